@@ -6,11 +6,11 @@ Fields are Mage's attributes plus the OA/singer-io additions, typed after Outrea
 OpenAPI where Mage is wrong (see ``shared/streams.md``).
 """
 
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
+from enum import StrEnum
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     """The value types a catalog field can have; records.py maps each to one Arrow type."""
 
     STRING = "string"
@@ -24,7 +24,7 @@ class FieldType(str, Enum):
     JSON = "json"  # free-form object or array of objects (events.payload, users.duties)
 
 
-class Replication(str, Enum):
+class Replication(StrEnum):
     """How a stream is read: by a time cursor, or as a whole table each time."""
 
     INCREMENTAL = "incremental"
@@ -452,9 +452,7 @@ STREAMS: tuple[Stream, ...] = (
             b="enabled isReply",
             ts="createdAt enabledAt updatedAt",
         ),
-        relationships=rels(
-            "creator:user sequenceStep:sequenceStep template:template updater:user"
-        ),
+        relationships=rels("creator:user sequenceStep:sequenceStep template:template updater:user"),
         description=(
             "Links between sequence steps and the templates they send; the API cannot "
             "filter or sort them by time, so read as a full snapshot."
@@ -488,9 +486,7 @@ STREAMS: tuple[Stream, ...] = (
         json_type="snippet",
         replication=Replication.INCREMENTAL,
         cursor="updatedAt",
-        fields=fields(
-            s="bodyHtml bodyText name shareType", ts="createdAt updatedAt", sl="tags"
-        ),
+        fields=fields(s="bodyHtml bodyText name shareType", ts="createdAt updatedAt", sl="tags"),
         relationships=rels("creator:user owner:user updater:user"),
         description="Reusable pieces of email text reps insert into messages.",
     ),
@@ -534,9 +530,7 @@ STREAMS: tuple[Stream, ...] = (
         json_type="team",
         replication=Replication.INCREMENTAL,
         cursor="updatedAt",
-        fields=fields(
-            s="color name scimExternalId scimSource", ts="createdAt updatedAt"
-        ),
+        fields=fields(s="color name scimExternalId scimSource", ts="createdAt updatedAt"),
         relationships=rels("creator:user teamSettings:teamSettings updater:user"),
         description=(
             "Groups of users; incremental because OA marks updatedAt filterable and "
@@ -556,9 +550,7 @@ STREAMS: tuple[Stream, ...] = (
             ts="archivedAt createdAt lastUsedAt updatedAt",
             sl="bccRecipients ccRecipients tags toRecipients",
         ),
-        relationships=rels(
-            "creator:user owner:user statsTarget:template updater:user"
-        ),
+        relationships=rels("creator:user owner:user statsTarget:template updater:user"),
         max_page_size=250,
         description=(
             "Reusable email templates; pages of 250 because bodyHtml makes 1000-row pages "
@@ -591,8 +583,7 @@ STREAMS: tuple[Stream, ...] = (
             "pluginAlertNotificationEnabled prefersLocalPresence senderNotificationsExcluded "
             "textingEmailNotifications unknownReplyEmailEnabled "
             "voicemailNotificationEnabled weeklyDigestEmailEnabled",
-            ts="createdAt currentSignInAt lastSignInAt onboardedAt passwordExpiresAt "
-            "updatedAt",
+            ts="createdAt currentSignInAt lastSignInAt onboardedAt passwordExpiresAt updatedAt",
             j="duties",
             custom=5,
         ),
