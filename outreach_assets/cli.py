@@ -15,8 +15,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from outreach_assets.catalog import STREAMS, all_scopes
+from outreach_assets.catalog import STREAMS, Stream, all_scopes
+
+if TYPE_CHECKING:
+    from outreach_assets.client import OutreachClient
 
 log = logging.getLogger("outreach_assets")
 
@@ -72,3 +76,147 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     )
     serve_forever(cfg, host=args.host, port=args.port)
     return 0
+
+
+def _demo_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("demo", help="sync every stream from the bundled sandbox into local files")
+    p.add_argument("--data-dir", default="data/outreach_demo", help="where the files land")
+    p.add_argument("--records", type=int, default=300, help="sandbox records per stream")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--streams", default="", help="comma-separated stream names (default: all)")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Sync streams from a private sandbox with the production client and check the result.
+
+    The sandbox and the client share nothing but HTTP on 127.0.0.1, so this is the real code
+    path: OAuth refresh, token store, quota headers, cursor pages.
+    """
+    from outreach_assets.client import ClientSettings, OutreachClient
+    from outreach_assets.sandbox import SandboxConfig, SandboxServer
+
+    names = [n for n in args.streams.split(",") if n] or [s.name for s in STREAMS]
+    streams = [s for s in STREAMS if s.name in names]
+    unknown = set(names) - {s.name for s in streams}
+    if unknown:
+        raise SystemExit(f"unknown stream(s): {', '.join(sorted(unknown))}")
+    out_dir = Path(args.data_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = SandboxConfig(seed=args.seed, records=args.records)
+    with SandboxServer(cfg) as sb:
+        settings = ClientSettings(
+            client_id=cfg.client_id,
+            client_secret=cfg.client_secret,
+            redirect_uri=cfg.redirect_uri,
+            refresh_token=cfg.refresh_token,
+            api_base_url=sb.api_base_url,
+            token_url=sb.token_url,
+            token_store_path=str(out_dir / ".token_store.json"),
+        )
+        print(f"Sandbox at {sb.base_url}; writing to {out_dir}/")
+        print(f"{'stream':<20} {'records':>8} {'pages':>6} {'expected':>9}  result")
+        failures = 0
+        started = time.monotonic()
+        with OutreachClient(settings, log) as client:
+            for stream in streams:
+                got, pages = _sync_to_jsonl(client, stream, out_dir / f"{stream.name}.jsonl")
+                truth = set(sb.truth(stream.name))
+                ok = sorted(got) == sorted(truth)
+                failures += not ok
+                result = "ok" if ok else f"MISMATCH ({len(set(got) ^ truth)} ids differ)"
+                print(f"{stream.name:<20} {len(got):>8} {pages:>6} {len(truth):>9}  {result}")
+            stats = client.stats
+        elapsed = time.monotonic() - started
+        print(
+            f"{stats.records} records in {stats.requests} requests "
+            f"({stats.token_refreshes} token mint) in {elapsed:.1f} s; "
+            f"{stats.retries} retries, {stats.rate_limit_waits} quota waits"
+        )
+    return 1 if failures else 0
+
+
+def _sync_to_jsonl(client: "OutreachClient", stream: Stream, path: Path) -> tuple[list[int], int]:
+    """Write every resource of a stream as one JSON line; return the ids and page count."""
+    ids: list[int] = []
+    pages = 0
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w") as f:
+        for page in client.iter_pages(stream):
+            pages += 1
+            for resource in page.records:
+                ids.append(int(resource["id"]))
+                f.write(json.dumps(resource, separators=(",", ":")) + "\n")
+    os.replace(tmp, path)
+    return ids, pages
+
+
+def _auth_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("auth", help="get a refresh token for your Outreach app")
+    auth = p.add_subparsers(dest="auth_command", required=True)
+    url = auth.add_parser("url", help="print the authorize URL with every scope the streams need")
+    url.add_argument("--state", default=None)
+    url.add_argument("--authorize-url", default=None, help="default: Outreach's authorize page")
+    ex = auth.add_parser("exchange", help="trade the ?code= from the redirect for a refresh token")
+    ex.add_argument("--code", required=True)
+    ex.add_argument(
+        "--env-file", default=".env", help="file whose OUTREACH_REFRESH_TOKEN line is written"
+    )
+
+
+def cmd_auth(args: argparse.Namespace) -> int:
+    from outreach_assets.client import authorize_url, exchange_code, settings_from_env
+    from outreach_assets.client.settings import (
+        DEFAULT_AUTHORIZE_URL,
+        ENV_CLIENT_ID,
+        ENV_REDIRECT_URI,
+        ENV_REFRESH_TOKEN,
+    )
+
+    if args.auth_command == "url":
+        missing = [v for v in (ENV_CLIENT_ID, ENV_REDIRECT_URI) if not os.environ.get(v)]
+        if missing:
+            raise SystemExit(f"set {' and '.join(missing)} first (your Outreach app's values)")
+        print(
+            authorize_url(
+                os.environ[ENV_CLIENT_ID],
+                os.environ[ENV_REDIRECT_URI],
+                all_scopes(),
+                base=args.authorize_url or DEFAULT_AUTHORIZE_URL,
+                state=args.state,
+            )
+        )
+        return 0
+    tokens = exchange_code(settings_from_env(for_code_exchange=True), args.code, logger=log)
+    if not tokens.refresh_token:
+        raise SystemExit("Outreach answered without a refresh token; check the app's scopes")
+    _write_env_line(Path(args.env_file), ENV_REFRESH_TOKEN, tokens.refresh_token)
+    # The token itself is a secret: it goes to the file (mode 0600), never to the terminal.
+    print(f"Refresh token saved as {ENV_REFRESH_TOKEN} in {args.env_file} (scopes: {tokens.scope})")
+    return 0
+
+
+def _write_env_line(path: Path, name: str, value: str) -> None:
+    """Set ``name=value`` in a dotenv file, keeping its other lines; readable by owner only."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    lines = [line for line in lines if not line.startswith(f"{name}=")] + [f"{name}={value}"]
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    parser = argparse.ArgumentParser(prog="outreach-assets", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _sandbox_parser(sub)
+    _demo_parser(sub)
+    _auth_parser(sub)
+    args = parser.parse_args(argv)
+    handlers = {"sandbox": cmd_sandbox, "demo": cmd_demo, "auth": cmd_auth}
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

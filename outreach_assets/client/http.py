@@ -1,0 +1,482 @@
+"""``OutreachClient``: authenticated, quota-aware, retrying reads of Outreach list endpoints.
+
+Each request goes: wait for quota -> get an access token -> GET -> read the quota headers ->
+decide. 200 with a JSON:API body is a page; 401 refreshes the token once and retries; 429
+waits (Retry-After, else the window reset, else ``rate_limit_backoff_s``) without using up
+the retry budget; 5xx, timeouts, dropped connections and truncated or unparsable bodies are
+retried with exponential backoff and full jitter, up to ``max_retries``; 502 and 504 also
+halve the page size for the rest of the scan; any other status fails at once with the
+JSON:API error. ``iter_pages`` is a generator, so memory holds one page at a time.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import requests
+
+from outreach_assets.catalog import Stream
+from outreach_assets.client.errors import (
+    OutreachAPIError,
+    OutreachAuthError,
+    OutreachRateLimitError,
+)
+from outreach_assets.client.log import LoggerLike, default_logger, redact
+from outreach_assets.client.oauth import REAUTHORIZE_HOWTO, TokenEndpoint
+from outreach_assets.client.pagination import (
+    first_page_url,
+    next_link,
+    page_size_of,
+    same_origin,
+    url_path,
+    with_page_size,
+)
+from outreach_assets.client.quota import (
+    RESET_MARGIN_S,
+    QuotaLimiter,
+    RateLimitInfo,
+    parse_rate_limit_headers,
+    parse_retry_after,
+)
+from outreach_assets.client.retry import TRANSPORT_ERRORS, backoff_delay, describe_transport_error
+from outreach_assets.client.settings import (
+    ENV_API_BASE_URL,
+    MAX_PAGE_SIZE,
+    ClientSettings,
+    check_field,
+    validate_settings,
+)
+from outreach_assets.client.token_store import FileTokenStore, TokenStore, default_store_path
+from outreach_assets.client.tokens import TokenManager
+
+JSON_API = "application/vnd.api+json"
+PROGRESS_EVERY_S = 10.0
+PROGRESS_EVERY_PAGES = 20
+SHRINK_STATUSES = frozenset({502, 504})  # the gateway gave up on a slow, big page
+
+
+@dataclass
+class ClientStats:
+    """Counters over the client's life (all scans, all threads)."""
+
+    requests: int = 0  # API requests sent, including failed and retried ones
+    pages: int = 0
+    records: int = 0
+    retries: int = 0  # retries after 5xx / transport / body failures (not 429 or 401)
+    rate_limit_waits: int = 0  # quota waits and 429 waits
+    waited_s: float = 0.0
+    token_refreshes: int = 0  # access tokens minted by this client
+    page_size_reductions: int = 0
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a stream: the raw JSON:API resource objects and where they came from."""
+
+    records: list[dict[str, Any]]
+    number: int  # 1-based within the scan
+    url_path: str
+    page_size: int  # the page[size] this page was requested with
+    elapsed_s: float  # wall time to get it, waits and retries included
+
+
+@dataclass
+class _Scan:
+    """State of one stream scan: the page size it has shrunk to, and its progress counters."""
+
+    stream: str
+    page_size: int
+    min_page_size: int
+    started: float = field(default_factory=time.monotonic)
+    pages: int = 0
+    records: int = 0
+    requests: int = 0
+    waits: int = 0
+    waited_s: float = 0.0
+    reported_at: float = field(default_factory=time.monotonic)
+    reported_pages: int = 0
+
+
+class OutreachClient:
+    """Reads Outreach list endpoints. Thread-safe: scans may run in parallel threads."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        logger: LoggerLike | None = None,
+        *,
+        token_store: TokenStore | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = validate_settings(settings)
+        self._log = logger or default_logger()
+        self._own_session = session is None
+        self._session = session or requests.Session()
+        store = token_store or FileTokenStore(
+            settings.token_store_path or default_store_path(settings.token_url, settings.client_id)
+        )
+        endpoint = TokenEndpoint(settings, self._session, self._log, store.location)
+        self._tokens = TokenManager(settings, endpoint, store, self._log, self._count_mint)
+        self._limiter = QuotaLimiter(settings.quota_limit, settings.rate_limit_backoff_s)
+        self._stats = ClientStats()
+        self._stats_lock = threading.Lock()
+
+    # --- lifecycle and counters ----------------------------------------------------------
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the counters."""
+        with self._stats_lock:
+            return replace(self._stats)
+
+    @property
+    def token_store_location(self) -> str:
+        return self._tokens.store_location
+
+    def close(self) -> None:
+        if self._own_session:
+            self._session.close()
+
+    def __enter__(self) -> "OutreachClient":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"OutreachClient(api_base_url={self.settings.api_base_url!r})"
+
+    def _count_mint(self) -> None:
+        with self._stats_lock:
+            self._stats.token_refreshes += 1
+
+    def _count(self, scan: _Scan, *, sent: int = 0, waited_s: float | None = None) -> None:
+        with self._stats_lock:
+            self._stats.requests += sent
+            scan.requests += sent
+            if waited_s is not None:
+                self._stats.rate_limit_waits += 1
+                self._stats.waited_s += waited_s
+                scan.waits += 1
+                scan.waited_s += waited_s
+
+    # --- pagination ----------------------------------------------------------------------
+
+    def iter_pages(
+        self,
+        stream: Stream,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> Iterator[Page]:
+        """Every page of ``stream`` (records with ``start <= cursor <= end`` if incremental).
+
+        Follows ``links.next`` until there is none. Records updated during the scan may show
+        up twice (keyset pagination); callers dedupe on ``id``.
+        """
+        if page_size is not None:
+            check_field("page_size", page_size)
+        size = min(page_size or self.settings.page_size, stream.max_page_size, MAX_PAGE_SIZE)
+        scan = _Scan(stream.name, size, min(self.settings.min_page_size, size))
+        url: str | None = first_page_url(self.settings.api_base_url, stream, size, start, end)
+        while url is not None:
+            if (page_size_of(url) or 0) > scan.page_size:
+                url = with_page_size(url, scan.page_size)  # keep a shrunk page size shrunk
+            started = time.monotonic()
+            payload, url = self._fetch(url, scan)
+            records = payload["data"]
+            scan.pages += 1
+            scan.records += len(records)
+            with self._stats_lock:
+                self._stats.pages += 1
+                self._stats.records += len(records)
+            elapsed = time.monotonic() - started
+            yield Page(records, scan.pages, url_path(url), scan.page_size, elapsed)
+            self._report(scan)
+            url = self._follow(payload, url, scan)
+        self._report(scan, final=True)
+
+    def _follow(self, payload: dict[str, Any], url: str, scan: _Scan) -> str | None:
+        nxt = next_link(payload)
+        if nxt is None:
+            return None
+        if not same_origin(nxt, self.settings.api_base_url):
+            raise OutreachAPIError(
+                f"links.next of stream {scan.stream!r} page {scan.pages} points at another "
+                f"host ({url_path(nxt)} on a different origin than {ENV_API_BASE_URL}); "
+                "refusing to send the access token there",
+                stream=scan.stream,
+                url_path=url_path(url),
+            )
+        if nxt == url:
+            raise OutreachAPIError(
+                f"links.next of stream {scan.stream!r} page {scan.pages} repeats the request "
+                f"URL ({url_path(url)}); stopping instead of looping forever",
+                stream=scan.stream,
+                url_path=url_path(url),
+            )
+        return nxt
+
+    def _report(self, scan: _Scan, *, final: bool = False) -> None:
+        now = time.monotonic()
+        due = (
+            scan.pages - scan.reported_pages >= PROGRESS_EVERY_PAGES
+            or now - scan.reported_at >= PROGRESS_EVERY_S
+        )
+        if not (final or due):
+            return
+        scan.reported_at, scan.reported_pages = now, scan.pages
+        elapsed = max(now - scan.started, 1e-9)
+        self._log.info(
+            f"{scan.stream}: {'done, ' if final else ''}{scan.pages} pages, "
+            f"{scan.records} records in {elapsed:.1f} s ({scan.records / elapsed:.0f} records/s), "
+            f"{scan.requests} requests, {scan.waits} rate-limit waits ({scan.waited_s:.0f} s)"
+        )
+
+    # --- one request, with everything that can go wrong ----------------------------------
+
+    def _fetch(self, url: str, scan: _Scan) -> tuple[dict[str, Any], str]:
+        """GET one page; returns the JSON:API body and the URL finally used."""
+        failures = 0
+        waited = 0.0
+        refused = False  # the previous response was a 401
+        while True:
+            waited += self._wait_for_quota(scan, url, waited)
+            token, result = self._attempt(scan, url)
+            if isinstance(result, str):
+                failures = self._retry(scan, url, failures, result)
+                refused = False
+                continue
+            resp = result
+            status = resp.status_code
+            if status == 401:
+                if refused:
+                    raise self._auth_error(scan, url)
+                refused = True
+                self._tokens.refuse(token)
+                self._log.info(
+                    f"{scan.stream}: HTTP 401 on GET {url_path(url)}; "
+                    "refreshing the access token and retrying"
+                )
+                continue
+            refused = False
+            if status == 200:
+                payload = _parse_page(resp.content)
+                if payload is not None:
+                    return payload, url
+                failure = f"HTTP 200 with a truncated or unparsable body ({len(resp.content)} B)"
+                failures = self._retry(scan, url, failures, failure)
+            elif status == 429:
+                reason = f"HTTP 429 {self._error_summary(resp, token)}"
+                waited += self._wait_after_429(resp, scan, url, waited=waited, reason=reason)
+            elif status >= 500:
+                if status in SHRINK_STATUSES:
+                    url = self._shrink(url, scan, status)
+                failure = f"HTTP {status} {self._error_summary(resp, token)}"
+                failures = self._retry(scan, url, failures, failure)
+            else:
+                raise self._api_error(resp, scan, url, token)
+
+    def _attempt(self, scan: _Scan, url: str) -> tuple[str, requests.Response | str]:
+        """One GET in a reserved quota slot: the token used and the response, or a
+        description of the transport failure. The slot is released whatever happens."""
+        info: RateLimitInfo | None = None
+        try:
+            token = self._tokens.access_token()
+            self._count(scan, sent=1)
+            try:
+                resp = self._session.get(
+                    url, headers=self._headers(token), timeout=self.settings.request_timeout_s
+                )
+            except TRANSPORT_ERRORS as exc:
+                return token, describe_transport_error(exc)
+            if resp.status_code != 429:  # a 429's own wait replaces what its headers say
+                info = parse_rate_limit_headers(resp.headers, time.time())
+            return token, resp
+        finally:
+            self._limiter.release(info)
+
+    def _headers(self, token: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token}",
+            "Accept": JSON_API,
+            "Content-Type": JSON_API,
+            "User-Agent": self.settings.user_agent,
+        }
+
+    def _retry(self, scan: _Scan, url: str, failures: int, failure: str) -> int:
+        """Back off before the next attempt, or raise once ``max_retries`` is used up."""
+        failures += 1
+        s = self.settings
+        if failures > s.max_retries:
+            raise OutreachAPIError(
+                f"Outreach request for stream {scan.stream!r} failed after {failures} attempts "
+                f"(GET {url_path(url)}, page {scan.pages + 1}); last failure: {failure}",
+                stream=scan.stream,
+                url_path=url_path(url),
+                attempts=failures,
+            )
+        delay = backoff_delay(failures, s.retry_backoff_s, s.max_backoff_s)
+        self._log.warning(
+            f"{scan.stream}: GET {url_path(url)} failed ({failure}); "
+            f"retry {failures} of {s.max_retries} in {delay:.1f} s"
+        )
+        with self._stats_lock:
+            self._stats.retries += 1
+        time.sleep(delay)
+        return failures
+
+    def _shrink(self, url: str, scan: _Scan, status: int) -> str:
+        """Halve the page size for the rest of the scan (a big page timed out upstream)."""
+        smaller = max(scan.min_page_size, scan.page_size // 2)
+        if smaller < scan.page_size:
+            self._log.warning(
+                f"{scan.stream}: HTTP {status} on page {scan.pages + 1}; page size "
+                f"{scan.page_size} -> {smaller} for the rest of this scan"
+            )
+            scan.page_size = smaller
+            with self._stats_lock:
+                self._stats.page_size_reductions += 1
+        return with_page_size(url, scan.page_size)
+
+    # --- waiting ---------------------------------------------------------------------------
+
+    def _wait_for_quota(self, scan: _Scan, url: str, waited: float) -> float:
+        """Block until the limiter reserves a request; returns the seconds waited."""
+        total = 0.0
+        while (wait := self._limiter.try_acquire()) is not None:
+            self._check_wait_budget(scan, url, waited + total + wait.seconds, wait.reason)
+            self._log.info(f"{scan.stream}: {wait.reason}")
+            self._sleep_counted(scan, wait.seconds)
+            total += wait.seconds
+        return total
+
+    def _wait_after_429(
+        self,
+        resp: requests.Response,
+        scan: _Scan,
+        url: str,
+        *,
+        waited: float,
+        reason: str,
+    ) -> float:
+        now = time.time()
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"), now)
+        info = parse_rate_limit_headers(resp.headers, now)
+        if retry_after is not None:
+            delay, source = retry_after, "Retry-After"
+        elif info.reset_at is not None:
+            delay, source = info.reset_at - now + RESET_MARGIN_S, "X-RateLimit-Reset"
+        else:
+            delay, source = self.settings.rate_limit_backoff_s, "rate_limit_backoff_s"
+        delay = max(1.0, delay)  # never hammer the API in a tight loop
+        self._check_wait_budget(scan, url, waited + delay, reason)
+        self._log.warning(
+            f"{scan.stream}: {reason} on GET {url_path(url)}; waiting {delay:.1f} s ({source})"
+        )
+        self._limiter.pause_until(now + delay)
+        self._sleep_counted(scan, delay)
+        return delay
+
+    def _check_wait_budget(self, scan: _Scan, url: str, total: float, reason: str) -> None:
+        budget = self.settings.max_rate_limit_wait_s
+        if total > budget:
+            raise OutreachRateLimitError(
+                f"stream {scan.stream!r} (GET {url_path(url)}) would wait {total:.0f} s for the "
+                f"rate limit, more than max_rate_limit_wait_s={budget:g}; last reason: {reason}",
+                status=429,
+                stream=scan.stream,
+                url_path=url_path(url),
+            )
+
+    def _sleep_counted(self, scan: _Scan, seconds: float) -> None:
+        self._count(scan, waited_s=seconds)
+        time.sleep(seconds)
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def _error_summary(self, resp: requests.Response, token: str) -> str:
+        secrets = (token, self.settings.client_secret, self.settings.refresh_token)
+        return error_summary(resp.content, secrets)
+
+    def _auth_error(self, scan: _Scan, url: str) -> OutreachAuthError:
+        return OutreachAuthError(
+            f"Outreach refused a freshly refreshed access token (HTTP 401 twice in a row) on "
+            f"stream {scan.stream!r}, GET {url_path(url)}; the authorization may have been "
+            f"revoked. {REAUTHORIZE_HOWTO[0].upper()}{REAUTHORIZE_HOWTO[1:]}"
+        )
+
+    def _api_error(
+        self, resp: requests.Response, scan: _Scan, url: str, token: str
+    ) -> OutreachAPIError:
+        status = resp.status_code
+        error_id, _ = first_error(resp.content)
+        hint = ""
+        if error_id == "unauthorizedOauthScope":
+            hint = (
+                f"; the authorization lacks the {scan.stream!r} stream's read scope: "
+                f"{REAUTHORIZE_HOWTO}"
+            )
+        elif status == 404:
+            hint = f"; check {ENV_API_BASE_URL} (api_base_url)"
+        return OutreachAPIError(
+            f"Outreach API error on stream {scan.stream!r}: HTTP {status} "
+            f"{self._error_summary(resp, token)} (GET {url_path(url)}){hint}",
+            status=status,
+            error_id=error_id,
+            stream=scan.stream,
+            url_path=url_path(url),
+        )
+
+
+# --- body parsing ----------------------------------------------------------------------------
+
+
+def _parse_page(content: bytes) -> dict[str, Any] | None:
+    """The JSON:API body, or ``None`` if it was cut short or is not a list response."""
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        return None
+    return payload
+
+
+def first_error(content: bytes) -> tuple[str | None, str | None]:
+    """``id`` and ``detail`` (or ``details``, or ``title``) of the first JSON:API error."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return None, None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return None, None
+    first = errors[0]
+    error_id = first.get("id")
+    detail = first.get("detail") or first.get("details") or first.get("title")
+    return (
+        str(error_id) if error_id is not None else None,
+        str(detail) if detail is not None else None,
+    )
+
+
+def error_summary(content: bytes, secrets: tuple[str, ...]) -> str:
+    """``<id>: <detail>`` of a JSON:API error, else the start of a text body, redacted."""
+    error_id, detail = first_error(content)
+    if error_id or detail:
+        text = ": ".join(p for p in (error_id, detail) if p)
+    else:
+        text = " ".join(content[:200].decode("utf-8", "replace").split())
+    return redact(text, secrets)[:300] or "(empty body)"

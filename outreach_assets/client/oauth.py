@@ -1,0 +1,251 @@
+"""Outreach's OAuth token endpoint: the authorize URL, code exchange and refresh grants.
+
+The token endpoint is not part of the API quota and behaves differently from the API: it
+answers a plain-text 429 ("Retry later") when a user mints more than one token a minute, and
+``invalid_grant`` when a refresh token has died (14 days after it was minted, once 100 newer
+tokens exist, or when revoked). Those cases get their own handling and messages here; the
+request body (which holds the client secret and the refresh token) never appears in a log
+line or an error.
+"""
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode
+
+import requests
+
+from outreach_assets.client.errors import OutreachAuthError
+from outreach_assets.client.log import LoggerLike, default_logger, redact
+from outreach_assets.client.quota import parse_retry_after
+from outreach_assets.client.retry import TRANSPORT_ERRORS, backoff_delay, describe_transport_error
+from outreach_assets.client.settings import (
+    DEFAULT_AUTHORIZE_URL,
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
+    ENV_REDIRECT_URI,
+    ENV_REFRESH_TOKEN,
+    ClientSettings,
+)
+
+TOKEN_THROTTLE_WAIT_S = 60.0  # Outreach allows one token per user per minute
+REAUTHORIZE_HOWTO = (
+    "run `outreach-assets auth url`, open the URL and approve, then run "
+    f"`outreach-assets auth exchange --code <code>` and set {ENV_REFRESH_TOKEN} to the "
+    "refresh token it prints"
+)
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """The token endpoint's answer; tokens are hidden from ``repr``."""
+
+    access_token: str = field(repr=False)
+    expires_in: float
+    refresh_token: str | None = field(default=None, repr=False)
+    token_type: str = "bearer"
+    scope: str = ""
+    created_at: float | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> "TokenResponse | None":
+        if not isinstance(data, dict):
+            return None
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            return None
+        refresh = data.get("refresh_token")
+        created = data.get("created_at")
+        try:
+            expires_in = float(data.get("expires_in") or 7200)
+        except (TypeError, ValueError):
+            expires_in = 7200.0  # Outreach's documented lifetime
+        return cls(
+            access_token=access,
+            expires_in=expires_in,
+            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+            token_type=str(data.get("token_type") or "bearer"),
+            scope=str(data.get("scope") or ""),
+            created_at=float(created) if isinstance(created, int | float) else None,
+        )
+
+
+def authorize_url(
+    client_id: str,
+    redirect_uri: str,
+    scopes: Iterable[str],
+    base: str = DEFAULT_AUTHORIZE_URL,
+    state: str | None = None,
+) -> str:
+    """The URL a user opens to grant access; scopes are space-separated, URL-encoded."""
+    params = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": " ".join(scopes),
+    }
+    if state:
+        params["state"] = state
+    return f"{base}?{urlencode(params, quote_via=quote)}"
+
+
+class TokenEndpoint:
+    """POSTs grants to ``token_url`` with bounded retries and throttle waits."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        session: requests.Session,
+        logger: LoggerLike,
+        store_location: str | None = None,
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._log = logger
+        self._store_location = store_location
+
+    def refresh(self, refresh_token: str) -> TokenResponse:
+        form = self._base_form() | {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        return self._post(form, secrets=(refresh_token,))
+
+    def exchange_code(self, code: str) -> TokenResponse:
+        form = self._base_form() | {"grant_type": "authorization_code", "code": code}
+        return self._post(form, secrets=(code,))
+
+    def _base_form(self) -> dict[str, str]:
+        s = self._settings
+        return {
+            "client_id": s.client_id,
+            "client_secret": s.client_secret,
+            "redirect_uri": s.redirect_uri,
+        }
+
+    def _post(self, form: dict[str, str], secrets: tuple[str, ...]) -> TokenResponse:
+        s = self._settings
+        secrets = (*secrets, s.client_secret)
+        failures = 0
+        waited = 0.0
+        while True:
+            try:
+                resp = self._session.post(
+                    s.token_url,
+                    data=form,
+                    headers={"Accept": "application/json", "User-Agent": s.user_agent},
+                    timeout=s.request_timeout_s,
+                )
+            except TRANSPORT_ERRORS as exc:
+                failures = self._backoff(failures, describe_transport_error(exc))
+                continue
+            if resp.status_code == 200:
+                token = TokenResponse.from_json(_json_or_none(resp.content))
+                if token is not None:
+                    return token
+                failures = self._backoff(failures, "HTTP 200 without an access_token")
+            elif resp.status_code == 429:
+                waited += self._wait_throttle(resp, waited)
+            elif resp.status_code >= 500:
+                failures = self._backoff(failures, f"HTTP {resp.status_code}")
+            else:
+                raise self._client_error(resp, form["grant_type"], secrets)
+
+    def _backoff(self, failures: int, failure: str) -> int:
+        s = self._settings
+        failures += 1
+        if failures > s.max_retries:
+            raise OutreachAuthError(
+                f"the Outreach token endpoint {s.token_url} failed "
+                f"{failures} times; last failure: {failure}"
+            )
+        delay = backoff_delay(failures, s.retry_backoff_s, s.max_backoff_s)
+        self._log.warning(
+            f"Outreach token endpoint failed ({failure}); retry {failures} of "
+            f"{s.max_retries} in {delay:.1f} s"
+        )
+        time.sleep(delay)
+        return failures
+
+    def _wait_throttle(self, resp: requests.Response, waited: float) -> float:
+        """Wait out the one-token-a-minute throttle; returns the seconds waited."""
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
+        delay = max(1.0, TOKEN_THROTTLE_WAIT_S if retry_after is None else retry_after)
+        budget = self._settings.max_rate_limit_wait_s
+        if waited + delay > budget:
+            raise OutreachAuthError(
+                f"the Outreach token endpoint kept answering 429 (too many tokens requested; "
+                f"one per user per minute) for {waited:.0f} s, beyond max_rate_limit_wait_s="
+                f"{budget:g}; are many processes refreshing without a shared token store?"
+            )
+        self._log.warning(
+            "Outreach token endpoint throttled us (HTTP 429: one token per user per minute); "
+            f"waiting {delay:.0f} s"
+        )
+        time.sleep(delay)
+        return delay
+
+    def _client_error(
+        self, resp: requests.Response, grant: str, secrets: tuple[str, ...]
+    ) -> OutreachAuthError:
+        body = _json_or_none(resp.content)
+        error = body.get("error") if isinstance(body, dict) else None
+        description = body.get("error_description") if isinstance(body, dict) else None
+        detail = redact(f"{error or 'no error code'}: {description or ''}".strip(": "), secrets)
+        status = resp.status_code
+        if error == "invalid_grant" and grant == "refresh_token":
+            return OutreachAuthError(self._invalid_refresh_message(status, detail))
+        if error == "invalid_grant":
+            return OutreachAuthError(
+                f"Outreach rejected the authorization code (HTTP {status} {detail}); codes are "
+                "short-lived and single-use: run `outreach-assets auth url` again and exchange "
+                f"the new code at once, with the same {ENV_REDIRECT_URI} as the authorize URL"
+            )
+        if error == "invalid_client" or status == 401:
+            return OutreachAuthError(
+                f"Outreach rejected the client credentials (HTTP {status} {detail}); check "
+                f"{ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} against your Outreach app"
+            )
+        return OutreachAuthError(
+            f"the Outreach token endpoint {self._settings.token_url} answered HTTP {status} "
+            f"({detail}) to a {grant} grant"
+        )
+
+    def _invalid_refresh_message(self, status: int, detail: str) -> str:
+        store = (
+            f"; the token store {self._store_location} keeps the newest refresh token and "
+            "is reset automatically when you set a new one"
+            if self._store_location
+            else ""
+        )
+        return (
+            f"Outreach rejected the refresh token (HTTP {status} {detail}): it expired "
+            "(14 days after it was issued), was superseded by 100 newer tokens, or was "
+            f"revoked. To get a new one, {REAUTHORIZE_HOWTO}{store}"
+        )
+
+
+def _json_or_none(content: bytes) -> object:
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
+def exchange_code(
+    settings: ClientSettings,
+    code: str,
+    *,
+    session: requests.Session | None = None,
+    logger: LoggerLike | None = None,
+) -> TokenResponse:
+    """Trade an authorization code for tokens (``outreach-assets auth exchange``).
+
+    ``settings.refresh_token`` is not used; build the settings with
+    ``settings_from_env(for_code_exchange=True)`` when there is no refresh token yet.
+    """
+    own = session is None
+    http = requests.Session() if session is None else session
+    try:
+        return TokenEndpoint(settings, http, logger or default_logger()).exchange_code(code)
+    finally:
+        if own:
+            http.close()

@@ -1,0 +1,97 @@
+"""URLs of a stream scan: the first page's query, ``links.next``, and page-size rewrites.
+
+Outreach's ``links.next`` is an absolute URL that already carries every parameter of the
+first request plus the opaque ``page[after]`` cursor. It is followed verbatim: a connector
+that rebuilt it lost the ``/api/v2`` prefix and 404'd on page 2. The one edit we make is
+lowering ``page[size]`` after a 502/504, leaving everything else byte for byte.
+"""
+
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+
+from outreach_assets.catalog import Stream
+
+PAGE_SIZE_PARAM = "page[size]"
+
+
+def format_cursor_time(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and ``Z``, the API's own format.
+
+    Naive datetimes are refused: guessing their zone silently shifts a window by hours.
+    """
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"datetime {moment.isoformat()} has no time zone; pass an aware one")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def first_page_url(
+    api_base_url: str,
+    stream: Stream,
+    page_size: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> str:
+    """The first request of a scan.
+
+    Incremental streams are sorted by their cursor and filtered with inclusive bounds (the
+    caller trims the exact half-open window); full-snapshot streams get neither.
+    """
+    params: list[tuple[str, str]] = [("count", "false"), (PAGE_SIZE_PARAM, str(page_size))]
+    if stream.is_incremental and stream.cursor:
+        cursor = stream.cursor
+        params += [("sort", cursor), ("newFilterSyntax", "true")]
+        if start is not None:
+            params.append((f"filter[{cursor}][gte]", format_cursor_time(start)))
+        if end is not None:
+            params.append((f"filter[{cursor}][lte]", format_cursor_time(end)))
+    return f"{api_base_url.rstrip('/')}/{stream.path}?{urlencode(params)}"
+
+
+def next_link(payload: dict[str, object]) -> str | None:
+    """``links.next`` if there is one; ``links`` is absent altogether on empty results."""
+    links = payload.get("links")
+    if not isinstance(links, dict):
+        return None
+    nxt = links.get("next")
+    return nxt if isinstance(nxt, str) and nxt.strip() else None
+
+
+def url_path(url: str) -> str:
+    """The path of a URL, for messages (queries carry cursors that mean nothing to people)."""
+    return urlsplit(url).path
+
+
+def same_origin(url: str, base: str) -> bool:
+    """Whether ``url`` points at the API host: the bearer token must not go anywhere else."""
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())
+
+
+def page_size_of(url: str) -> int | None:
+    for part in urlsplit(url).query.split("&"):
+        key, _, value = part.partition("=")
+        if unquote(key) == PAGE_SIZE_PARAM:
+            try:
+                return int(unquote(value))
+            except ValueError:
+                return None
+    return None
+
+
+def with_page_size(url: str, size: int) -> str:
+    """``url`` with ``page[size]`` set to ``size``; every other parameter kept verbatim."""
+    parts = urlsplit(url)
+    pieces = [p for p in parts.query.split("&") if p]
+    out = []
+    found = False
+    for piece in pieces:
+        key = piece.partition("=")[0]
+        if unquote(key) == PAGE_SIZE_PARAM:
+            if not found:
+                out.append(f"{key}={size}")
+            found = True
+        else:
+            out.append(piece)
+    if not found:
+        out.append(urlencode({PAGE_SIZE_PARAM: size}))
+    return urlunsplit(parts._replace(query="&".join(out)))

@@ -1,0 +1,186 @@
+"""Where the newest OAuth tokens live between processes.
+
+Every Dagster step and run is its own process, yet Outreach lets a user mint only one
+access token a minute, and every mint counts towards the 100 after which a refresh token
+dies. So tokens are kept in a store that all processes share: a valid access token is
+reused instead of minted again, and the newest refresh token (Outreach may rotate it on
+every refresh) is written down before anything uses the new access token, so the next run
+never starts from a dead refresh token.
+
+The default :class:`FileTokenStore` is a JSON file (mode 0600) guarded by a lock file. It
+works for every process on one machine. On several machines either put the file on a
+shared filesystem whose locks work across hosts (``OUTREACH_TOKEN_STORE=/shared/path.json``;
+NFS needs working ``flock``/lockd), or implement :class:`TokenStore` over a shared service
+(a database row with ``SELECT ... FOR UPDATE``, Redis with a lock, a secrets manager) and
+pass it to the client.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import filelock
+
+from outreach_assets.client.errors import OutreachAuthError, OutreachConfigError
+from outreach_assets.client.settings import ENV_TOKEN_STORE
+
+STORE_VERSION = 1
+LOCK_TIMEOUT_S = 600.0  # the holder may be waiting out a throttled token endpoint
+MAX_EXPIRY_MARGIN_S = 300.0  # refresh this long before expiry (less for short-lived tokens)
+
+
+def fingerprint(secret: str) -> str:
+    """A one-way digest, so a store can say which token it descends from without holding it."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """The newest tokens minted from one configured refresh token."""
+
+    refresh_token: str = field(repr=False)
+    access_token: str = field(repr=False)
+    issued_at: float  # Unix time the mint was requested
+    expires_at: float  # Unix time the access token stops working
+    source_fingerprint: str  # fingerprint() of the configured refresh token this descends from
+
+    def is_fresh(self, now: float) -> bool:
+        """Valid for a while longer: a request started now will not race the expiry."""
+        margin = min(MAX_EXPIRY_MARGIN_S, 0.1 * max(0.0, self.expires_at - self.issued_at))
+        return now < self.expires_at - margin
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": STORE_VERSION,
+            "refresh_token": self.refresh_token,
+            "access_token": self.access_token,
+            "issued_at": self.issued_at,
+            "expires_at": self.expires_at,
+            "source_fingerprint": self.source_fingerprint,
+            "updated_at": time.time(),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> "StoredToken | None":
+        """Parse what :meth:`to_json` wrote; anything else is treated as an empty store."""
+        if not isinstance(data, dict) or data.get("version") != STORE_VERSION:
+            return None
+        try:
+            token = cls(
+                refresh_token=str(data["refresh_token"]),
+                access_token=str(data["access_token"]),
+                issued_at=float(data["issued_at"]),
+                expires_at=float(data["expires_at"]),
+                source_fingerprint=str(data["source_fingerprint"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        return token if token.refresh_token and token.access_token else None
+
+
+class TokenStore(Protocol):
+    """A place to share tokens between processes; ``lock()`` serializes refreshes."""
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for error messages (never its contents)."""
+        ...
+
+    def load(self) -> StoredToken | None: ...
+
+    def save(self, token: StoredToken) -> None: ...
+
+    def lock(self) -> AbstractContextManager[None]: ...
+
+
+def default_store_path(token_url: str, client_id: str) -> Path:
+    """``$DAGSTER_HOME/outreach_assets/tokens/<hash>.json``, else under ``~/.outreach_assets``.
+
+    The name derives from the token URL and client id (never from a secret), so every
+    process using the same Outreach app on this machine finds the same file.
+    """
+    digest = hashlib.sha256(f"{token_url}\n{client_id}".encode()).hexdigest()[:16]
+    dagster_home = os.environ.get("DAGSTER_HOME")
+    if dagster_home:
+        root = Path(dagster_home) / "outreach_assets"
+    else:
+        root = Path.home() / ".outreach_assets"
+    return root / "tokens" / f"{digest}.json"
+
+
+class FileTokenStore:
+    """A JSON file written atomically (temp file + ``os.replace``) under a ``filelock`` lock."""
+
+    def __init__(self, path: str | os.PathLike[str], lock_timeout_s: float = LOCK_TIMEOUT_S):
+        self.path = Path(path).expanduser()
+        self._lock_timeout_s = lock_timeout_s
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def load(self) -> StoredToken | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._config_error("read", exc) from None
+        try:
+            return StoredToken.from_json(json.loads(text))
+        except ValueError:
+            return None  # a damaged file is replaced by the next save
+
+    def save(self, token: StoredToken) -> None:
+        self._make_parent()
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        except OSError as exc:
+            raise self._config_error("write", exc) from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it 0600
+                json.dump(token.to_json(), fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise self._config_error("write", exc) from None
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        self._make_parent()
+        lock = filelock.FileLock(f"{self.path}.lock", timeout=self._lock_timeout_s, mode=0o600)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise OutreachAuthError(
+                f"another process has held the Outreach token store lock {self.path}.lock for "
+                f"more than {self._lock_timeout_s:.0f} s; if no other run is refreshing a "
+                "token, delete that lock file"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _make_parent(self) -> None:
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._config_error("create the directory of", exc) from None
+
+    def _config_error(self, action: str, exc: OSError) -> OutreachConfigError:
+        return OutreachConfigError(
+            f"cannot {action} the Outreach token store {self.path} ({exc.strerror or exc}); "
+            f"set {ENV_TOKEN_STORE} (or the resource's token_store_path) to a writable file path"
+        )

@@ -1,0 +1,111 @@
+"""The OAuth token manager: one access token shared by every process, minted lazily.
+
+Protocol (see ``token_store`` for why tokens are shared):
+
+1. Use the access token already in memory while it is fresh.
+2. Else read the store without locking; use its access token if it is fresh, descends from
+   the configured refresh token and has not just been refused by the API.
+3. Else take the store's lock and read again (another process may have minted meanwhile).
+   If still nothing usable, refresh with the store's newest refresh token (or the
+   configured one), write the store, and only then use the new access token.
+
+If the configured refresh token is not the one the store descends from, the user has
+re-authorized: the store's tokens are ignored and the configured token is used.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+
+from outreach_assets.client.log import LoggerLike
+from outreach_assets.client.oauth import TokenEndpoint
+from outreach_assets.client.settings import ClientSettings
+from outreach_assets.client.token_store import StoredToken, TokenStore, fingerprint
+
+
+class TokenManager:
+    """Hands out access tokens; thread-safe, and safe across processes through the store."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        endpoint: TokenEndpoint,
+        store: TokenStore,
+        logger: LoggerLike,
+        on_mint: Callable[[], None] | None = None,
+    ) -> None:
+        self._configured_refresh = settings.refresh_token
+        self._source = fingerprint(settings.refresh_token)
+        self._endpoint = endpoint
+        self._store = store
+        self._log = logger
+        self._on_mint = on_mint
+        self._lock = threading.Lock()
+        self._current: StoredToken | None = None
+        self._refused: str | None = None  # fingerprint of the access token the API refused
+
+    @property
+    def store_location(self) -> str:
+        return self._store.location
+
+    def access_token(self) -> str:
+        """A fresh access token, minting one only if no process has a usable one."""
+        with self._lock:
+            current = self._current
+            if current is None or not self._usable(current):
+                current = self._load_or_mint()
+                self._current = current
+            return current.access_token
+
+    def _load_or_mint(self) -> StoredToken:
+        token = self._store.load()
+        if token is not None and self._usable(token):
+            return token
+        with self._store.lock():
+            token = self._store.load()
+            if token is not None and self._usable(token):
+                return token  # another process minted while we waited for the lock
+            token = self._mint(token)
+            self._store.save(token)  # before use: a rotated refresh token must not be lost
+            return token
+
+    def refuse(self, access_token: str) -> None:
+        """The API answered 401 to this token: never hand it out again."""
+        with self._lock:
+            self._refused = fingerprint(access_token)
+            if self._current is not None and self._current.access_token == access_token:
+                self._current = None
+
+    def _usable(self, token: StoredToken) -> bool:
+        return (
+            token.source_fingerprint == self._source
+            and token.is_fresh(time.time())
+            and fingerprint(token.access_token) != self._refused
+        )
+
+    def _mint(self, stored: StoredToken | None) -> StoredToken:
+        if stored is not None and stored.source_fingerprint == self._source:
+            refresh_token = stored.refresh_token  # the newest one, perhaps rotated since
+        else:
+            refresh_token = self._configured_refresh
+        if stored is not None and stored.source_fingerprint != self._source:
+            self._log.info(
+                "the configured Outreach refresh token differs from the one the token store "
+                f"{self._store.location} descends from; starting from the configured one"
+            )
+        issued_at = time.time()
+        response = self._endpoint.refresh(refresh_token)
+        if self._on_mint is not None:
+            self._on_mint()
+        rotated = response.refresh_token is not None and response.refresh_token != refresh_token
+        self._log.info(
+            f"minted an Outreach access token valid for {response.expires_in:.0f} s"
+            f"{' (refresh token rotated)' if rotated else ''}; saved to {self._store.location}"
+        )
+        return StoredToken(
+            refresh_token=response.refresh_token or refresh_token,
+            access_token=response.access_token,
+            issued_at=issued_at,
+            expires_at=issued_at + response.expires_in,
+            source_fingerprint=self._source,
+        )
