@@ -1,0 +1,90 @@
+"""`/_sandbox/...` endpoints: the SandboxServer methods, for tests and demos in other processes.
+
+No auth, no faults, no rate budget and no stats: they are the test harness, not Outreach.
+"""
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from outreach_assets.sandbox.messages import Request, Response, json_response
+
+if TYPE_CHECKING:
+    from outreach_assets.sandbox.app import SandboxApp
+
+_Action = Callable[["SandboxApp", dict[str, Any]], Any]
+
+
+def _touch(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    return {"ids": app.touch(body["stream"], int(body.get("count", 5)), body.get("ids"))}
+
+
+def _add(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    return {"ids": app.add(body["stream"], int(body.get("count", 5)))}
+
+
+def _configure(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    app.configure(**body)
+    return {"ok": True}
+
+
+def _expire_tokens(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    app.tokens.expire_all()
+    return {"ok": True}
+
+
+def _expire_after(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    app.tokens.expire_after(int(body["n"]))
+    return {"ok": True}
+
+
+def _fail_next(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    app.faults.fail_next(int(body["n"]), int(body.get("status", 503)))
+    return {"ok": True}
+
+
+def _drop_next(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    app.faults.drop_next(int(body["n"]))
+    return {"ok": True}
+
+
+def _truncate_next(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    app.faults.truncate_next(int(body["n"]))
+    return {"ok": True}
+
+
+def _reset_stats(app: "SandboxApp", body: dict[str, Any]) -> Any:
+    app.reset_stats()
+    return {"ok": True}
+
+
+_POST_ACTIONS: dict[str, _Action] = {
+    "touch": _touch,
+    "add": _add,
+    "configure": _configure,
+    "expire_tokens": _expire_tokens,
+    "expire_after_requests": _expire_after,
+    "fail_next": _fail_next,
+    "drop_next": _drop_next,
+    "truncate_next": _truncate_next,
+    "reset_stats": _reset_stats,
+}
+
+
+def handle_admin(app: "SandboxApp", request: Request) -> Response:
+    name = request.path.split("/", 2)[2]
+    try:
+        if request.method == "GET" and name == "stats":
+            return json_response(200, app.stats.snapshot().to_json())
+        if request.method == "GET" and name.startswith("truth/"):
+            truth = app.truth(name.removeprefix("truth/"))
+            return json_response(200, {str(k): v for k, v in truth.items()})
+        action = _POST_ACTIONS.get(name)
+        if request.method != "POST" or action is None:
+            return json_response(404, {"error": f"no sandbox admin endpoint {name!r}"})
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        return json_response(200, action(app, body))
+    except (KeyError, ValueError, TypeError) as exc:
+        return json_response(400, {"error": str(exc)})

@@ -1,0 +1,99 @@
+"""The sandbox's knobs: data shape, OAuth behaviour, rate limits and faults.
+
+One frozen dataclass so a running server swaps the whole config atomically on
+``configure`` and every request reads one consistent snapshot.
+"""
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from outreach_assets.sandbox.isotime import parse_ms, within_key_range
+
+RESET_HEADER_FORMS = ("epoch", "seconds", "none")
+
+# The data is generated once from these, so changing them on a running server would make
+# the served records disagree with `truth`; a new server is the honest way to change them.
+DATA_FIELDS = frozenset({"seed", "records", "sizes", "start", "end", "refresh_token"})
+
+
+def _default_error_rate() -> dict[int, float]:
+    return {500: 0.0, 503: 0.0}
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything a sandbox run can vary; see the sandbox contract for each field's meaning."""
+
+    seed: int = 0
+    records: int = 100
+    sizes: dict[str, int] = field(default_factory=dict)
+    start: str = "2023-01-01T00:00:00Z"
+    end: str = "2024-01-01T00:00:00Z"
+    client_id: str = "sandbox-client-id"
+    # Sandbox values, but still kept out of reprs so the habit holds everywhere.
+    client_secret: str = field(default="sandbox-client-secret", repr=False)
+    redirect_uri: str = "http://127.0.0.1/callback"
+    refresh_token: str = field(default="sandbox-refresh-token", repr=False)
+    auth_code: str = field(default="sandbox-auth-code", repr=False)
+    scopes: list[str] | None = None
+    access_token_ttl_s: float = 7200
+    rotate_refresh_tokens: bool = False
+    token_throttle_s: float = 0.0
+    rate_limit: int = 10000
+    rate_window_s: float = 3600.0
+    remaining_two_values: bool = False
+    reset_header: str = "epoch"
+    rate_headers: bool = True
+    retry_after_on_429: bool = True
+    latency_ms: float = 0.0
+    error_rate: dict[int, float] = field(default_factory=_default_error_rate)
+    drop_rate: float = 0.0
+    truncate_rate: float = 0.0
+    max_body_bytes: int | None = None
+    page_size_max: int = 1000
+
+    def __post_init__(self) -> None:
+        # JSON (the /_sandbox/configure endpoint) can only carry string keys.
+        rates = {int(k): float(v) for k, v in self.error_rate.items()}
+        object.__setattr__(self, "error_rate", rates)
+        self._validate()
+
+    def _validate(self) -> None:
+        if self.records < 0 or any(n < 0 for n in self.sizes.values()):
+            raise ValueError("record counts must be >= 0")
+        start_ms, end_ms = self.start_ms, self.end_ms
+        if start_ms >= end_ms:
+            raise ValueError("start must be before end")
+        if not (within_key_range(start_ms) and within_key_range(end_ms)):
+            raise ValueError("start and end must lie within about 34 years of 2020")
+        if self.reset_header not in RESET_HEADER_FORMS:
+            raise ValueError(f"reset_header must be one of {RESET_HEADER_FORMS}")
+        if self.rate_limit < 1 or self.rate_window_s <= 0:
+            raise ValueError("rate_limit must be >= 1 and rate_window_s > 0")
+        if self.page_size_max < 1:
+            raise ValueError("page_size_max must be >= 1")
+        probabilities = [self.drop_rate, self.truncate_rate, *self.error_rate.values()]
+        if any(not 0.0 <= p <= 1.0 for p in probabilities):
+            raise ValueError("fault rates are probabilities between 0 and 1")
+
+    @property
+    def start_ms(self) -> int:
+        return parse_ms(self.start)
+
+    @property
+    def end_ms(self) -> int:
+        return parse_ms(self.end)
+
+    def size_of(self, stream_name: str) -> int:
+        return self.sizes.get(stream_name, self.records)
+
+    def replace(self, **changes: Any) -> "SandboxConfig":
+        """Return a copy with runtime-changeable fields changed; data fields are refused."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown sandbox config fields: {sorted(unknown)}")
+        fixed = set(changes) & DATA_FIELDS
+        if fixed:
+            raise ValueError(f"fields fixed when the server starts: {sorted(fixed)}")
+        return dataclasses.replace(self, **changes)

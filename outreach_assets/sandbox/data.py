@@ -1,0 +1,351 @@
+"""Deterministic record store: compact per-record state plus a few dozen attribute variants.
+
+A million prospects must fit without a million dicts, so a record is only its id (its
+position), its cursor and companion timestamps (``array('q')``), a revision counter and a
+packed sorted index of (cursor, id) keys. Everything else is derived: the attribute body
+comes from one of ``VARIANTS`` seeded variants chosen by hashing (id, revision), and the
+relationship ids from cheap integer arithmetic on the id. Same seed, sizes and date range
+give the same records.
+"""
+
+import json
+import random
+import threading
+from array import array
+from bisect import bisect_left, insort
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from outreach_assets.catalog import FieldType, Stream
+from outreach_assets.sandbox.config import SandboxConfig
+from outreach_assets.sandbox.isotime import MAX_ID, format_ms, pack_key, parse_ms
+from outreach_assets.sandbox.values import field_value
+
+VARIANTS = 32
+# One attribute the catalog does not know, on every record, so the client's "unknown
+# attributes are kept" path is exercised.
+EXTRA_ATTRIBUTE = "sandboxNote"
+# Outreach sends some relationship ids as attributes too (prospects' `updaterId`, see
+# outreach-api.md 5.4): json_type -> relationship echoed as `<rel>Id`.
+ECHOED_RELATIONSHIPS = {"prospect": "updater"}
+
+_EXTERNAL_TARGET_SIZE = 500  # id range for relationships to types outside the catalog
+MIX = 0x9E3779B1
+_MIX2 = 0x85EBCA77
+M32 = 0xFFFFFFFF
+_BACKDATED_SHARE = 0.15
+_BACKDATE_MAX_MS = 30 * 86_400_000
+
+
+@dataclass(frozen=True)
+class RelSpec:
+    """A to-one relationship and the arithmetic that picks each record's target id."""
+
+    name: str
+    target: str
+    salt: int
+    target_size: int
+
+    def target_id(self, record_id: int) -> int | None:
+        """About one record in ten has no target (`{"data": null}`), like real payloads."""
+        x = (((record_id + self.salt) * MIX) & M32) >> 8
+        if x % 10 == 0 or self.target_size == 0:
+            return None
+        return (x // 10) % self.target_size + 1
+
+    def target_ids(self, record_ids: list[int]) -> list[int | None]:
+        """`target_id` for a whole page at once (a comprehension, not a call per record)."""
+        salt, size = self.salt, self.target_size
+        if size == 0:
+            return [None] * len(record_ids)
+        mixed = [(((rid + salt) * MIX) & M32) >> 8 for rid in record_ids]
+        return [None if x % 10 == 0 else (x // 10) % size + 1 for x in mixed]
+
+
+@dataclass(frozen=True)
+class ToMany:
+    """A links-only to-many relationship: another stream's to-one relationship, reversed."""
+
+    name: str  # the other stream's path, e.g. "mailings"
+    filter_rel: str  # its relationship pointing here, e.g. "prospect"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One pre-built attribute body shared by every record that hashes to it."""
+
+    values: dict[str, Any]  # attribute -> JSON value (spliced attributes excluded)
+    comparable: dict[str, Any]  # same, timestamps as ms, for filters and sorts
+    json_fragment: str  # `"a":1,"b":"x"` without braces
+
+
+def _companion(stream: Stream, types: dict[str, FieldType]) -> tuple[str | None, str]:
+    """Pick the second stored timestamp and how it relates to the cursor.
+
+    Modes: "before" (createdAt <= updatedAt cursor), "after" (updatedAt >= createdAt
+    cursor), "backdated" (eventAt usually == createdAt cursor, sometimes much earlier),
+    "delayed" (createdAt usually == eventAt cursor, sometimes much later).
+    """
+    cursor = stream.cursor
+    has = {n for n, t in types.items() if t is FieldType.TIMESTAMP}
+    if cursor is None:
+        return None, ""
+    if cursor == "createdAt":
+        if "eventAt" in has:
+            return "eventAt", "backdated"
+        return ("updatedAt", "after") if "updatedAt" in has else (None, "")
+    if cursor == "eventAt" and "createdAt" in has:
+        return "createdAt", "delayed"
+    return ("createdAt", "before") if "createdAt" in has else (None, "")
+
+
+class StreamData:
+    """All records of one stream; guard every read that spans records with ``lock``."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        size: int,
+        *,
+        seed: int,
+        start_ms: int,
+        end_ms: int,
+        target_sizes: dict[str, int],
+        to_many: tuple[ToMany, ...] = (),
+    ) -> None:
+        if size > MAX_ID:
+            raise ValueError(f"at most {MAX_ID} records per stream")
+        self.stream = stream
+        self.lock = threading.RLock()
+        self.field_types = {f.name: f.type for f in stream.fields}
+        self.cursor = stream.cursor
+        if self.cursor is not None:
+            self.field_types.setdefault(self.cursor, FieldType.TIMESTAMP)
+        self.companion, self.companion_mode = _companion(stream, self.field_types)
+        self.label = stream.json_type[:1].upper() + stream.json_type[1:]
+        rng = random.Random(f"{seed}:{stream.name}")
+        self.relationships = tuple(
+            RelSpec(r.name, r.target, rng.randrange(1 << 20), target_sizes.get(r.target, 0))
+            for r in stream.relationships
+        )
+        self.to_many = to_many
+        self.echoed = self._echoed_relationship()
+        self.spliced = self._spliced_fields()
+        self._variant_salt = rng.randrange(1 << 30)
+        self.variants = [
+            self._make_variant(random.Random(f"{seed}:{stream.name}:v{v}"), v, start_ms, end_ms)
+            for v in range(VARIANTS)
+        ]
+        self._mutations = random.Random(f"{seed}:{stream.name}:mutations")
+        self.cur = array("q")
+        self.comp = array("q")
+        self.keys = array("q")  # sorted pack_key(cursor, id): the cursor index
+        self.rev = array("I", bytes(array("I").itemsize * size))
+        self._generate(size, rng, start_ms, end_ms)
+
+    # --- construction -------------------------------------------------------------------
+
+    def _echoed_relationship(self) -> RelSpec | None:
+        name = ECHOED_RELATIONSHIPS.get(self.stream.json_type)
+        return next((r for r in self.relationships if r.name == name), None)
+
+    def _spliced_fields(self) -> frozenset[str]:
+        """Attributes whose value is per record, so they cannot live in a shared variant."""
+        out = {n for n in (self.cursor, self.companion) if n is not None}
+        if self.field_types.get("name") is FieldType.STRING:
+            out.add("name")
+        if self.echoed is not None:
+            out.add(f"{self.echoed.name}Id")
+        return frozenset(out)
+
+    def _make_variant(self, rng: random.Random, v: int, start_ms: int, end_ms: int) -> Variant:
+        values = {
+            f.name: field_value(f, rng, start_ms, end_ms)
+            for f in self.stream.fields
+            if f.name not in self.spliced
+        }
+        if isinstance(values.get("createdAt"), str) and isinstance(values.get("updatedAt"), str):
+            low, high = sorted((values["createdAt"], values["updatedAt"]))
+            values["createdAt"], values["updatedAt"] = low, high
+        values[EXTRA_ATTRIBUTE] = f"sandbox variant {v}; not in the catalog"
+        comparable = {
+            name: parse_ms(value) if self.field_types.get(name) is FieldType.TIMESTAMP else value
+            for name, value in values.items()
+        }
+        fragment = json.dumps(values, separators=(",", ":"))[1:-1]
+        return Variant(values, comparable, fragment)
+
+    def _generate(self, n: int, rng: random.Random, start: int, end: int) -> None:
+        if self.cursor is None:
+            return
+        rnd = rng.random
+        span = end - start
+        self.cur = array("q", [start + int(rnd() * span) for _ in range(n)])
+        if self.companion is not None:
+            derive = self._companion_rule(start, end, rnd)
+            self.comp = array("q", [derive(c) for c in self.cur])
+        self.keys = array("q", sorted(pack_key(c, i + 1) for i, c in enumerate(self.cur)))
+
+    def _companion_rule(
+        self, start: int, end: int, rnd: Callable[[], float]
+    ) -> Callable[[int], int]:
+        mode = self.companion_mode
+
+        def derive(c: int) -> int:
+            if mode == "before":
+                return c - int(rnd() * (c - start))
+            if mode == "after":
+                return c + int(rnd() * (end - c))
+            if rnd() >= _BACKDATED_SHARE:
+                return c
+            shift = 60_000 + int(rnd() * _BACKDATE_MAX_MS)
+            return max(start, c - shift) if mode == "backdated" else c + shift
+
+        return derive
+
+    # --- reads ----------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return len(self.rev)
+
+    def variant_of(self, i: int) -> int:
+        h = ((i + 1) * MIX + self.rev[i] * _MIX2 + self._variant_salt) & M32
+        return (h >> 8) % VARIANTS
+
+    def variants_of(self, indices: list[int]) -> list[int]:
+        """`variant_of` for a whole page at once."""
+        rev, salt = self.rev, self._variant_salt
+        mixed = [((i + 1) * MIX + rev[i] * _MIX2 + salt) & M32 for i in indices]
+        return [(h >> 8) % VARIANTS for h in mixed]
+
+    def name_of(self, i: int) -> str:
+        return f"{self.label} {i + 1}"
+
+    def relationship(self, name: str) -> RelSpec | None:
+        return next((r for r in self.relationships if r.name == name), None)
+
+    def getter(self, name: str) -> Callable[[int], Any]:
+        """Index -> comparable value of an attribute (ms for timestamps), or of `id`."""
+        if name == "id":
+            return _next_id
+        if name == self.cursor:
+            return self.cur.__getitem__
+        if name == self.companion:
+            return self.comp.__getitem__
+        if name == "name" and name in self.spliced:
+            return self.name_of
+        echoed = self.echoed
+        if echoed is not None and name == f"{echoed.name}Id":
+            return lambda i: echoed.target_id(i + 1)
+        variants, variant_of = self.variants, self.variant_of
+        return lambda i: variants[variant_of(i)].comparable[name]
+
+    def cursor_text(self, i: int) -> str:
+        return format_ms(self.cur[i]) if self.cursor is not None else ""
+
+    def truth(self) -> dict[int, str]:
+        with self.lock:
+            return {i + 1: self.cursor_text(i) for i in range(self.size)}
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def touch(self, count: int, ids: Sequence[int] | None, now_ms: int) -> list[int]:
+        """Change records as an edit would: new attribute variant, cursor moved to now."""
+        with self.lock:
+            if ids is None:
+                chosen = self._mutations.sample(range(1, self.size + 1), min(count, self.size))
+            else:
+                chosen = list(ids)
+            bad = [r for r in chosen if not 1 <= r <= self.size]
+            if bad:
+                raise ValueError(f"{self.stream.name} has no records with ids {bad}")
+            for rid in chosen:
+                self.rev[rid - 1] += 1
+                if self.cursor is not None:
+                    self._move_cursor(rid - 1, now_ms)
+            return sorted(chosen)
+
+    def _move_cursor(self, i: int, now_ms: int) -> None:
+        new = max(now_ms, self.comp[i]) if self.companion_mode == "before" else now_ms
+        old_key = pack_key(self.cur[i], i + 1)
+        del self.keys[bisect_left(self.keys, old_key)]
+        self.cur[i] = new
+        insort(self.keys, pack_key(new, i + 1))
+        if self.companion_mode in ("after", "delayed"):
+            self.comp[i] = max(self.comp[i], new)
+
+    def add(self, count: int, now_ms: int) -> list[int]:
+        """Append new records whose cursor (and companion timestamp) is now."""
+        with self.lock:
+            first = self.size + 1
+            if first + count - 1 > MAX_ID:
+                raise ValueError(f"at most {MAX_ID} records per stream")
+            for rid in range(first, first + count):
+                self.rev.append(0)
+                if self.cursor is not None:
+                    self.cur.append(now_ms)
+                    insort(self.keys, pack_key(now_ms, rid))
+                    if self.companion is not None:
+                        self.comp.append(now_ms)
+            return list(range(first, first + count))
+
+
+def _next_id(i: int) -> int:
+    return i + 1
+
+
+class DataStore:
+    """Every stream's records, built on first use (a 1M-record stream takes seconds)."""
+
+    def __init__(self, streams: Sequence[Stream], config: SandboxConfig) -> None:
+        by_name = {s.name: s for s in streams}
+        unknown = set(config.sizes) - set(by_name)
+        if unknown:
+            raise ValueError(f"sizes names unknown streams: {sorted(unknown)}")
+        self.streams = tuple(streams)
+        self._by_name = by_name
+        self._by_path = {s.path: s for s in streams}
+        self._sizes = {s.name: config.size_of(s.name) for s in streams}
+        self._seed = config.seed
+        self._start_ms, self._end_ms = config.start_ms, config.end_ms
+        self._targets = {s.json_type: self._sizes[s.name] for s in streams}
+        self._built: dict[str, StreamData] = {}
+        self._lock = threading.Lock()
+
+    def stream_for_path(self, path: str) -> Stream | None:
+        return self._by_path.get(path)
+
+    def get(self, name: str) -> StreamData:
+        stream = self._by_name.get(name) or self._by_path.get(name)
+        if stream is None:
+            raise KeyError(f"unknown sandbox stream {name!r}")
+        with self._lock:
+            data = self._built.get(stream.name)
+            if data is None:
+                data = StreamData(
+                    stream,
+                    self._sizes[stream.name],
+                    seed=self._seed,
+                    start_ms=self._start_ms,
+                    end_ms=self._end_ms,
+                    target_sizes={
+                        r.target: self._targets.get(r.target, _EXTERNAL_TARGET_SIZE)
+                        for r in stream.relationships
+                    },
+                    to_many=self._to_many(stream),
+                )
+                self._built[stream.name] = data
+            return data
+
+    def _to_many(self, stream: Stream) -> tuple[ToMany, ...]:
+        """Up to two streams that point at this one become links-only to-many relationships."""
+        taken = {r.name for r in stream.relationships}
+        out: list[ToMany] = []
+        for other in self.streams:
+            rel = next((r for r in other.relationships if r.target == stream.json_type), None)
+            if rel is not None and other.path not in taken and len(out) < 2:
+                out.append(ToMany(other.path, rel.name))
+                taken.add(other.path)
+        return tuple(out)

@@ -1,0 +1,66 @@
+"""Injected failures: latency, 5xx, dropped connections and truncated bodies.
+
+Probabilistic faults draw from an RNG seeded by the config seed, and every API request
+draws the same number of values whatever the rates are, so a run replays identically for
+the same sequence of requests. One-shot triggers (`fail_next` and friends) take priority.
+"""
+
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from outreach_assets.sandbox.config import SandboxConfig
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    drop: bool = False  # close the connection without answering
+    truncate: bool = False  # send the full Content-Length but only part of the body
+    status: int | None = None  # answer this error status instead of serving
+
+
+class FaultInjector:
+    def __init__(self, seed: int) -> None:
+        self._lock = threading.Lock()
+        self._rng = random.Random(f"{seed}:faults")
+        self._fail: deque[int] = deque()
+        self._drop = 0
+        self._truncate = 0
+
+    def fail_next(self, n: int, status: int) -> None:
+        with self._lock:
+            self._fail.extend([status] * n)
+
+    def drop_next(self, n: int) -> None:
+        with self._lock:
+            self._drop += n
+
+    def truncate_next(self, n: int) -> None:
+        with self._lock:
+            self._truncate += n
+
+    def decide(self, cfg: SandboxConfig) -> FaultDecision:
+        with self._lock:
+            draw_drop, draw_error, draw_truncate = (self._rng.random() for _ in range(3))
+            if self._drop:
+                self._drop -= 1
+                return FaultDecision(drop=True)
+            if self._fail:
+                return FaultDecision(status=self._fail.popleft())
+            truncate = draw_truncate < cfg.truncate_rate
+            if self._truncate:
+                self._truncate -= 1
+                truncate = True
+            if draw_drop < cfg.drop_rate:
+                return FaultDecision(drop=True)
+            return FaultDecision(truncate=truncate, status=_pick_status(cfg, draw_error))
+
+
+def _pick_status(cfg: SandboxConfig, draw: float) -> int | None:
+    threshold = 0.0
+    for status, rate in sorted(cfg.error_rate.items()):
+        threshold += rate
+        if draw < threshold:
+            return status
+    return None

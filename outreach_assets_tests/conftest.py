@@ -1,0 +1,33 @@
+"""Shared fixtures: Outreach sandbox servers over real HTTP on 127.0.0.1."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from outreach_assets.sandbox import SandboxConfig, SandboxServer
+
+# Small enough that a whole stream is a few pages, big enough for ties and null relationships.
+SMALL_RECORDS = 40
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
+    """Start sandboxes with SandboxConfig keyword overrides; all are stopped at teardown."""
+    started: list[SandboxServer] = []
+
+    def make(**overrides: Any) -> SandboxServer:
+        config = SandboxConfig(**{"records": SMALL_RECORDS, **overrides})
+        server = SandboxServer(config).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
+    """A started sandbox with default behaviour and small streams."""
+    return sandbox_factory()
