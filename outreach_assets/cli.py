@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,7 +65,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         records=args.records,
         sizes=_parse_sizes(args.size),
         start=args.start,
-        **({"end": args.end} if args.end else {}),
+        end=args.end or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         latency_ms=args.latency_ms,
         rate_limit=args.rate_limit,
         rate_window_s=args.rate_window_s,
