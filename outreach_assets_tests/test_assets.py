@@ -1,0 +1,213 @@
+"""Stream assets end to end: Dagster materializations against the sandbox over real HTTP."""
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from outreach_assets.assets import (
+    CHECK_CURSOR_IN_WINDOW,
+    CHECK_IDS_UNIQUE,
+    CHECK_SCHEMA,
+    build_current_asset,
+    build_stream_asset,
+    check_results,
+    current_key,
+    keep_columns_from_env,
+    stream_key,
+)
+from outreach_assets.catalog import STREAMS, get_stream
+from outreach_assets.io_manager import OutreachParquetIOManager
+from outreach_assets.partitions import build_partitions_def
+from outreach_assets.resource import OutreachResource
+from outreach_assets.sandbox import SandboxServer
+from outreach_assets.storage import PartitionResult
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+PARTITIONS = build_partitions_def(START)
+SANDBOX_RANGE = {"start": "2024-01-01T00:00:00Z", "end": "2024-02-01T00:00:00Z"}
+
+
+def _resources(sb: SandboxServer, tmp_path: Path) -> dict[str, object]:
+    cfg = sb.config
+    return {
+        "outreach": OutreachResource(
+            client_id=cfg.client_id,
+            client_secret=cfg.client_secret,
+            redirect_uri=cfg.redirect_uri,
+            refresh_token=cfg.refresh_token,
+            api_base_url=sb.api_base_url,
+            token_url=sb.token_url,
+            token_store_path=str(tmp_path / "tokens.json"),
+        ),
+        "io_manager": OutreachParquetIOManager(base_dir=str(tmp_path / "data")),
+    }
+
+
+def _materialize(assets, sb, tmp_path, *, partition=None, first=None, last=None):
+    tags = {}
+    if first is not None:
+        tags = {
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        }
+    with dg.instance_for_test() as instance:
+        return dg.materialize(
+            assets,
+            resources=_resources(sb, tmp_path),
+            instance=instance,
+            partition_key=partition,
+            tags=tags,
+        )
+
+
+def _ids_by_day(sb: SandboxServer, name: str) -> dict[str, set[int]]:
+    by_day: dict[str, set[int]] = {}
+    for record_id, cursor in sb.truth(name).items():
+        by_day.setdefault(cursor[:10], set()).add(record_id)
+    return by_day
+
+
+def _file_ids(tmp_path: Path, name: str, key: str) -> list[int]:
+    return pq.read_table(tmp_path / "data" / name / f"{key}.parquet").column("id").to_pylist()
+
+
+@pytest.mark.parametrize("name", ["prospects", "events", "mailings"])
+def test_one_partition_lands_exactly_the_records_of_its_day(sandbox_factory, tmp_path, name):
+    sb = sandbox_factory(sizes={name: 600}, **SANDBOX_RANGE)
+    stream = get_stream(name)
+    result = _materialize(
+        [build_stream_asset(stream, PARTITIONS)], sb, tmp_path, partition="2024-01-15"
+    )
+    assert result.success
+    ids = _file_ids(tmp_path, name, "2024-01-15")
+    assert sorted(ids) == sorted(_ids_by_day(sb, name)["2024-01-15"])
+    (event,) = result.asset_materializations_for_node(f"outreach__{name}")
+    metadata = event.metadata
+    assert metadata["dagster/row_count"].value == len(ids) > 0
+    assert metadata["requests"].value >= 1
+    assert metadata["pages"].value >= 1
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {CHECK_IDS_UNIQUE: True, CHECK_CURSOR_IN_WINDOW: True, CHECK_SCHEMA: True}
+
+
+def test_a_backfill_range_is_one_sweep_split_into_a_file_per_partition(sandbox_factory, tmp_path):
+    sb = sandbox_factory(sizes={"calls": 2500}, **SANDBOX_RANGE)
+    sb.reset_stats()
+    stream = get_stream("calls")
+    result = _materialize(
+        [build_stream_asset(stream, PARTITIONS)],
+        sb,
+        tmp_path,
+        first="2024-01-01",
+        last="2024-01-31",
+    )
+    assert result.success
+    materialized = result.asset_materializations_for_node("outreach__calls")
+    assert sorted(m.partition for m in materialized) == PARTITIONS.get_partition_keys_in_range(
+        dg.PartitionKeyRange("2024-01-01", "2024-01-31")
+    )
+    # one scan of the whole range: ceil(2500 / 1000) pages, not one scan per partition
+    assert sb.stats.api_requests == math.ceil(2500 / 1000)
+    truth = _ids_by_day(sb, "calls")
+    for m in materialized:
+        assert sorted(_file_ids(tmp_path, "calls", m.partition)) == sorted(
+            truth.get(m.partition, ())
+        )
+    dataset = ds.dataset(tmp_path / "data" / "calls")
+    assert dataset.count_rows() == 2500
+
+
+def test_full_snapshot_partition_holds_the_whole_table(sandbox_factory, tmp_path):
+    sb = sandbox_factory(**SANDBOX_RANGE)
+    result = _materialize(
+        [build_stream_asset(get_stream("duties"), PARTITIONS)], sb, tmp_path, partition="2024-01-03"
+    )
+    assert result.success
+    assert sorted(_file_ids(tmp_path, "duties", "2024-01-03")) == sorted(sb.truth("duties"))
+
+
+def test_changed_records_move_and_the_current_state_keeps_the_newest(sandbox_factory, tmp_path):
+    sb = sandbox_factory(sizes={"accounts": 300}, **SANDBOX_RANGE)
+    stream = get_stream("accounts")
+    assets = [build_stream_asset(stream, PARTITIONS), build_current_asset(stream)]
+    assert _materialize(assets[:1], sb, tmp_path, first="2024-01-01", last="2024-01-31").success
+    touched = sb.touch("accounts", count=7)
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert _materialize(assets, sb, tmp_path, partition=today).success
+    assert sorted(_file_ids(tmp_path, "accounts", today)) == sorted(touched)
+    current = pq.read_table(tmp_path / "data" / "accounts_current")
+    assert sorted(current.column("id").to_pylist()) == sorted(sb.truth("accounts"))
+    newest = {
+        i: u.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        for i, u in zip(
+            current.column("id").to_pylist(), current.column("updatedAt").to_pylist(), strict=True
+        )
+    }
+    assert newest == sb.truth("accounts")
+
+
+def test_contact_histogram_is_dropped_by_default_and_kept_on_request(sandbox_factory, tmp_path):
+    sb = sandbox_factory(sizes={"prospects": 50}, **SANDBOX_RANGE)
+    stream = get_stream("prospects")
+    keep = keep_columns_from_env({"OUTREACH_KEEP_COLUMNS": "prospects.contactHistogram"})
+    for columns, expected in ((frozenset(), False), (keep["prospects"], True)):
+        base = tmp_path / str(expected)
+        result = _materialize(
+            [build_stream_asset(stream, PARTITIONS, columns)],
+            sb,
+            base,
+            first="2024-01-01",
+            last="2024-01-31",
+        )
+        assert result.success
+        schema = ds.dataset(base / "data" / "prospects").schema
+        assert ("contactHistogram" in schema.names) is expected
+    with pytest.raises(ValueError, match="OUTREACH_KEEP_COLUMNS"):
+        keep_columns_from_env({"OUTREACH_KEEP_COLUMNS": "prospects.firstName"})
+
+
+def test_checks_name_the_partitions_that_fail():
+    def result(key: str, **bad: object) -> PartitionResult:
+        fields: dict[str, object] = {
+            "key": key,
+            "path": f"/x/{key}.parquet",
+            "rows": 1,
+            "bytes": 10,
+            "duplicates_removed": 0,
+            "min_cursor": None,
+            "max_cursor": None,
+            "ids_unique": True,
+            "cursor_outside_window": 0,
+            "schema_matches": True,
+        }
+        return PartitionResult(**{**fields, **bad})  # type: ignore[arg-type]
+
+    results = [
+        result("2024-01-01"),
+        result("2024-01-02", ids_unique=False, cursor_outside_window=2),
+    ]
+    checks = {c.check_name: c for c in check_results(results)}
+    assert not checks[CHECK_IDS_UNIQUE].passed
+    assert checks[CHECK_IDS_UNIQUE].metadata["failing_partitions"].value == ["2024-01-02"]
+    assert not checks[CHECK_CURSOR_IN_WINDOW].passed
+    assert checks[CHECK_SCHEMA].passed
+
+
+def test_the_code_location_has_both_assets_of_every_stream(monkeypatch):
+    monkeypatch.setenv("OUTREACH_START_DATE", "2024-01-01")
+    from outreach_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for stream in STREAMS:
+        node = graph.get(stream_key(stream))
+        assert node.partitions_def is not None
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        assert node.pools == {"outreach_api"}
+        assert {"outreach", "parquet"} <= set(node.kinds)
+        assert "dagster/column_schema" in node.metadata
+        assert graph.get(current_key(stream)).parent_keys == {stream_key(stream)}
