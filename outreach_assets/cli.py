@@ -8,20 +8,19 @@ Subcommands:
 """
 
 import argparse
-import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from outreach_assets.catalog import STREAMS, Stream, all_scopes
+from outreach_assets.catalog import STREAMS, all_scopes
 
 if TYPE_CHECKING:
-    from outreach_assets.client import OutreachClient
+    from outreach_assets.sandbox import SandboxServer
 
 log = logging.getLogger("outreach_assets")
 
@@ -80,75 +79,95 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _demo_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("demo", help="sync every stream from the bundled sandbox into local files")
-    p.add_argument("--data-dir", default="data/outreach_demo", help="where the files land")
+    p = sub.add_parser(
+        "demo", help="run outreach_sync_job against the bundled sandbox into local Parquet"
+    )
+    p.add_argument("--data-dir", default="data/outreach", help="where the Parquet files land")
+    p.add_argument("--dagster-home", default=".dagster_home", help="the local Dagster instance")
+    p.add_argument("--days", type=int, default=14, help="daily partitions to sync, up to today")
     p.add_argument("--records", type=int, default=300, help="sandbox records per stream")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--streams", default="", help="comma-separated stream names (default: all)")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Sync streams from a private sandbox with the production client and check the result.
+    """Run the real job, end to end, against a private sandbox; then show what landed.
 
-    The sandbox and the client share nothing but HTTP on 127.0.0.1, so this is the real code
-    path: OAuth refresh, token store, quota headers, cursor pages.
+    The sandbox and the project share nothing but HTTP on 127.0.0.1 and the OUTREACH_*
+    variables a user would set, so this is the production path: definitions, resources,
+    OAuth and token store, quota, one sweep per stream, Parquet files, checks, current state.
     """
-    from outreach_assets.client import ClientSettings, OutreachClient
+    import dagster as dg
+
+    from outreach_assets.definitions import build_defs
     from outreach_assets.sandbox import SandboxConfig, SandboxServer
 
-    names = [n for n in args.streams.split(",") if n] or [s.name for s in STREAMS]
-    streams = [s for s in STREAMS if s.name in names]
-    unknown = set(names) - {s.name for s in streams}
-    if unknown:
-        raise SystemExit(f"unknown stream(s): {', '.join(sorted(unknown))}")
-    out_dir = Path(args.data_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = SandboxConfig(seed=args.seed, records=args.records)
+    if args.days < 1:
+        raise SystemExit("--days must be at least 1")
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=args.days - 1)
+    data_dir = Path(args.data_dir).resolve()
+    home = Path(args.dagster_home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = SandboxConfig(
+        seed=args.seed,
+        records=args.records,
+        start=f"{first.isoformat()}T00:00:00Z",
+        end=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     with SandboxServer(cfg) as sb:
-        settings = ClientSettings(
-            client_id=cfg.client_id,
-            client_secret=cfg.client_secret,
-            redirect_uri=cfg.redirect_uri,
-            refresh_token=cfg.refresh_token,
-            api_base_url=sb.api_base_url,
-            token_url=sb.token_url,
-            token_store_path=str(out_dir / ".token_store.json"),
-        )
-        print(f"Sandbox at {sb.base_url}; writing to {out_dir}/")
-        print(f"{'stream':<20} {'records':>8} {'pages':>6} {'expected':>9}  result")
-        failures = 0
+        env = {
+            **sb.environment(),
+            "OUTREACH_START_DATE": first.isoformat(),
+            "OUTREACH_DATA_DIR": str(data_dir),
+            "OUTREACH_TOKEN_STORE": str(home / "outreach_tokens.json"),
+            "DAGSTER_HOME": str(home),
+        }
+        os.environ.update(env)
+        job = build_defs(env).get_job_def("outreach_sync_job")
+        print(f"Sandbox at {sb.base_url}; syncing {first}..{today} into {data_dir}/")
         started = time.monotonic()
-        with OutreachClient(settings, log) as client:
-            for stream in streams:
-                got, pages = _sync_to_jsonl(client, stream, out_dir / f"{stream.name}.jsonl")
-                truth = set(sb.truth(stream.name))
-                ok = sorted(got) == sorted(truth)
-                failures += not ok
-                result = "ok" if ok else f"MISMATCH ({len(set(got) ^ truth)} ids differ)"
-                print(f"{stream.name:<20} {len(got):>8} {pages:>6} {len(truth):>9}  {result}")
-            stats = client.stats
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": first.isoformat(),
+                    "dagster/asset_partition_range_end": today.isoformat(),
+                },
+                raise_on_error=False,
+                # INFO keeps the progress lines (pages, records, rate, quota waits) readable.
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            )
         elapsed = time.monotonic() - started
-        print(
-            f"{stats.records} records in {stats.requests} requests "
-            f"({stats.token_refreshes} token mint) in {elapsed:.1f} s; "
-            f"{stats.retries} retries, {stats.rate_limit_waits} quota waits"
-        )
-    return 1 if failures else 0
+        failures = _report(sb, data_dir, result.get_asset_check_evaluations())
+        requests = sb.stats.api_requests
+    print(
+        f"run {result.run_id[:8]} {'succeeded' if result.success else 'FAILED'} in "
+        f"{elapsed:.1f} s with {requests} API requests. Browse it: "
+        f"DAGSTER_HOME={home} dagster dev"
+    )
+    return 0 if result.success and not failures else 1
 
 
-def _sync_to_jsonl(client: "OutreachClient", stream: Stream, path: Path) -> tuple[list[int], int]:
-    """Write every resource of a stream as one JSON line; return the ids and page count."""
-    ids: list[int] = []
-    pages = 0
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w") as f:
-        for page in client.iter_pages(stream):
-            pages += 1
-            for resource in page.records:
-                ids.append(int(resource["id"]))
-                f.write(json.dumps(resource, separators=(",", ":")) + "\n")
-    os.replace(tmp, path)
-    return ids, pages
+def _report(sb: "SandboxServer", data_dir: Path, checks: Sequence[Any]) -> int:
+    """Print one line per stream: ground truth, rows landed, current state, checks."""
+    import pyarrow.dataset as pads
+
+    failed_checks = {e.asset_key.path[-1] for e in checks if not e.passed}
+    print(f"{'stream':<20} {'sandbox':>8} {'landed':>8} {'current':>8} {'files':>6}  result")
+    failures = 0
+    for stream in STREAMS:
+        truth = len(sb.truth(stream.name))
+        folder = data_dir / stream.name
+        landed = pads.dataset(folder).count_rows() if folder.exists() else 0
+        files = len(list(folder.glob("*.parquet"))) if folder.exists() else 0
+        current_dir = data_dir / f"{stream.name}_current"
+        current = pads.dataset(current_dir).count_rows() if current_dir.exists() else 0
+        ok = current == truth and stream.name not in failed_checks
+        ok = ok and (landed == truth if stream.is_incremental else landed == truth * files)
+        failures += not ok
+        result = "ok" if ok else "MISMATCH"
+        print(f"{stream.name:<20} {truth:>8} {landed:>8} {current:>8} {files:>6}  {result}")
+    return failures
 
 
 def _auth_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

@@ -1,6 +1,5 @@
 """The ``outreach-assets`` command: demo, sandbox and auth, run as a user would."""
 
-import json
 import os
 import stat
 import subprocess
@@ -8,6 +7,8 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 import requests
 
@@ -18,22 +19,29 @@ from outreach_assets.sandbox import SandboxServer
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_demo_syncs_streams_and_matches_ground_truth(tmp_path: Path, capsys) -> None:
-    rc = main(
-        ["demo", "--data-dir", str(tmp_path), "--records", "30", "--streams", "prospects,duties"]
-    )
+def test_demo_runs_the_sync_job_into_parquet_and_a_local_instance(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("DAGSTER_HOME", "OUTREACH_DATA_DIR", "OUTREACH_START_DATE"):
+        monkeypatch.delenv(name, raising=False)
+    rc = main(["demo", "--days", "2", "--records", "20"])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "MISMATCH" not in out
-    lines = (tmp_path / "prospects.jsonl").read_text().splitlines()
-    assert len(lines) == 30
-    assert {json.loads(line)["type"] for line in lines} == {"prospect"}
-    assert not list(tmp_path.glob(".*.tmp"))  # files are renamed into place whole
+    assert "succeeded" in out
+    prospects = pq.read_table(tmp_path / "data" / "outreach" / "prospects")
+    assert prospects.num_rows == 20
+    assert len(list((tmp_path / "data" / "outreach" / "prospects").glob("*.parquet"))) == 2
+    with dg.DagsterInstance.from_config(str(tmp_path / ".dagster_home")) as instance:
+        (run,) = instance.get_runs()
+        assert run.job_name == "outreach_sync_job"
+        assert run.status == dg.DagsterRunStatus.SUCCESS
 
 
-def test_demo_rejects_unknown_streams(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="nope"):
-        main(["demo", "--data-dir", str(tmp_path), "--streams", "nope"])
+def test_demo_rejects_a_non_positive_day_count(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="--days"):
+        main(["demo", "--days", "0"])
 
 
 def test_auth_url_requests_every_catalog_scope(monkeypatch, capsys) -> None:
