@@ -123,7 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "DAGSTER_HOME": str(home),
         }
         os.environ.update(env)
-        job = build_defs(env).get_job_def("outreach_sync_job")
+        job = build_defs(env).resolve_job_def("outreach_sync_job")
         print(f"Sandbox at {sb.base_url}; syncing {first}..{today} into {data_dir}/")
         started = time.monotonic()
         with dg.DagsterInstance.get() as instance:
