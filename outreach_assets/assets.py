@@ -39,6 +39,15 @@ RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
+# A current-state table is rebuilt once any partition of its stream has landed and the
+# stream has no run in flight. Not ``AutomationCondition.eager()``: eager also waits until no
+# upstream partition is missing, which never holds while the history is not fully backfilled.
+CURRENT_STATE_CONDITION = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("rebuild_after_stream_update")
+
 CHECK_IDS_UNIQUE = "ids_unique"
 CHECK_CURSOR_IN_WINDOW = "cursor_in_window"
 CHECK_SCHEMA = "schema_matches_catalog"
@@ -249,6 +258,7 @@ def build_current_asset(stream: Stream, keep: frozenset[str] = frozenset()) -> d
         deps=[stream_key(stream)],
         description=f"Current state of `outreach/{stream.name}`: {what}.",
         metadata={"dagster/column_schema": table_schema(schema)},
+        automation_condition=CURRENT_STATE_CONDITION,
     )
     def _current_asset(
         io_manager: dg.ResourceParam[OutreachParquetIOManager],
