@@ -32,8 +32,8 @@ from outreach_assets.client.settings import (
 TOKEN_THROTTLE_WAIT_S = 60.0  # Outreach allows one token per user per minute
 REAUTHORIZE_HOWTO = (
     "run `outreach-assets auth url`, open the URL and approve, then run "
-    f"`outreach-assets auth exchange --code <code>` and set {ENV_REFRESH_TOKEN} to the "
-    "refresh token it prints"
+    f"`outreach-assets auth exchange --code <code>`, which writes {ENV_REFRESH_TOKEN} to .env "
+    "and fills the token store"
 )
 
 

@@ -265,8 +265,9 @@ def settings_from_env(
     missing = [FIELD_ENV_VARS[n] for n in required if not env.get(FIELD_ENV_VARS[n])]
     if missing:
         raise OutreachConfigError(
-            f"missing environment variable(s): {', '.join(missing)}; set them (a .env file in "
-            "the working directory works) to your Outreach app's credentials"
+            f"missing environment variable(s): {', '.join(missing)}; export them with your "
+            "Outreach app's credentials (Dagster commands also read a .env file in the "
+            "working directory)"
         )
     settings = ClientSettings(
         client_id=env[ENV_CLIENT_ID],
