@@ -22,6 +22,12 @@ import dagster as dg
 import pyarrow as pa
 
 from outreach_assets.catalog import STREAMS, Stream
+from outreach_assets.client import (
+    OutreachAPIError,
+    OutreachAuthError,
+    OutreachConfigError,
+    OutreachError,
+)
 from outreach_assets.extract import SweepStats, sweep
 from outreach_assets.io_manager import OutreachParquetIOManager
 from outreach_assets.records import arrow_schema
@@ -100,6 +106,13 @@ def _column_type(arrow_type: pa.DataType) -> str:
         if test(arrow_type):
             return name
     return str(arrow_type)
+
+
+def _is_permanent(exc: OutreachError) -> bool:
+    """Errors a later retry cannot fix: bad credentials or config, refused 4xx requests."""
+    if isinstance(exc, OutreachAPIError):
+        return exc.is_permanent
+    return isinstance(exc, OutreachAuthError | OutreachConfigError)
 
 
 def run_windows(
@@ -216,13 +229,22 @@ def build_stream_asset(
         client = outreach.get_client()
         requests_before = client.stats.requests
         stats = SweepStats()
-        results = io_manager.get_store().write_partitions(
-            stream.name,
-            schema,
-            stream.cursor,
-            windows,
-            sweep(client, stream, windows, stats, keep=keep),
-        )
+        try:
+            results = io_manager.get_store().write_partitions(
+                stream.name,
+                schema,
+                stream.cursor,
+                windows,
+                sweep(client, stream, windows, stats, keep=keep),
+            )
+        except OutreachError as exc:
+            if not _is_permanent(exc):
+                raise  # the step's RetryPolicy tries again later
+            raise dg.Failure(
+                description=f"{stream.name}, partitions {windows[0].key}..{windows[-1].key}: "
+                f"{exc}. Retrying cannot fix this; the previous files are unchanged.",
+                allow_retries=False,
+            ) from exc
         requests = client.stats.requests - requests_before
         context.log.info(
             f"{stream.name} {windows[0].key}..{windows[-1].key}: {stats.records} records in "

@@ -42,6 +42,13 @@ class OutreachAPIError(OutreachError):
         self.url_path = url_path
         self.attempts = attempts
 
+    @property
+    def is_permanent(self) -> bool:
+        """Asking again later cannot help: a 4xx other than timeout and rate limiting."""
+        return (
+            self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
+        )
+
 
 class OutreachRateLimitError(OutreachAPIError):
     """Waiting for the quota window took longer than ``max_rate_limit_wait_s`` allows."""
