@@ -134,11 +134,9 @@ def test_a_killed_write_keeps_the_old_file_and_its_temp_file_is_removed_once_sta
 CALLS = get_stream("calls")
 DAY = "2024-01-02"
 PAGE_SIZE = 10  # the day spans several pages, so a page can fail mid-sweep
-IN_PROCESS: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
+IN_PROCESS: dict[str, Any] = {"execution": {"config": {}}}  # the job's own executor
 # With step retries on, a retried attempt would hide what one failing attempt leaves behind.
-NO_STEP_RETRIES: dict[str, Any] = {
-    "execution": {"config": {"in_process": {"retries": {"disabled": {}}}}}
-}
+NO_STEP_RETRIES: dict[str, Any] = {"execution": {"config": {"retries": {"disabled": {}}}}}
 
 
 def sync_job() -> dg.JobDefinition:

@@ -41,7 +41,7 @@ DAYS = 3  # sandbox cursors spread over the last few days
 LOAD_TIMEOUT_S = 120.0
 RUN_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
-REAP_TIMEOUT_S = 15.0  # the code server outlives `dagster dev` by a second or so
+REAP_TIMEOUT_S = 30.0  # the code server outlives `dagster dev` by a second or so
 POLL_S = 0.5
 
 WORKSPACE_QUERY = """{ workspaceOrError { __typename
@@ -269,6 +269,25 @@ def _wait_for_run(server: Webserver, run_id: str) -> dict[str, Any]:
     pytest.fail(f"run {run_id} did not finish in {RUN_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
 
 
+ACTIVE_RUNS_QUERY = """
+query { runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
+  __typename ... on Runs { results { runId } } } }
+"""
+
+
+def _wait_until_no_run_is_active(server: Webserver) -> None:
+    """Runs the automation sensor starts (current-state rebuilds) end before the server does,
+    so stopping tests shutdown, not an interrupted run worker."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        runs = server.graphql(ACTIVE_RUNS_QUERY)["runsOrError"]
+        assert runs["__typename"] == "Runs", runs
+        if not runs["results"]:
+            return
+        time.sleep(POLL_S)
+    pytest.fail(f"runs still active after {RUN_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
+
+
 def _live_group_members(pgid: int) -> list[str]:
     """Processes still in the group, zombies aside (their parent is gone; init reaps them)."""
     members = []
@@ -314,6 +333,7 @@ def test_dagster_dev_serves_the_assets_runs_a_partition_and_stops_cleanly(
     assert landed, "the sandbox should have prospects on the first day"
     stats = webserver.graphql(PARTITION_STATS_QUERY, path=[KEY_PREFIX, "prospects"])
     assert stats["assetNodeOrError"]["partitionStats"]["numMaterialized"] == 1
+    _wait_until_no_run_is_active(webserver)
     assert python_problems(webserver.log.read_text(errors="replace")) == []
 
     _stop(webserver)
