@@ -203,6 +203,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         end=_now_text(),
     )
     home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists():
+        # A local demo instance: SQLite storage in this folder (Dagster's default), no usage
+        # telemetry; without the file Dagster warns that it is missing.
+        instance_yaml.write_text("telemetry:\n  enabled: false\n")
     with SandboxServer(cfg) as sb:
         env = {
             **sb.environment(),
@@ -468,7 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # Our own progress at INFO; libraries (alembic, urllib3...) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    log.setLevel(logging.INFO)
     handler: Handler = args.handler
     try:
         return handler(args)
