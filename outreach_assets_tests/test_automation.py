@@ -19,23 +19,12 @@ from outreach_assets.assets import (
     current_key,
     stream_key,
 )
-from outreach_assets.automation import (
-    CHANGE_SENSOR,
-    CLOSE_OUT_SCHEDULE,
-    CURRENT_STATE_SENSOR,
+from outreach_assets.automation_settings import (
     ENV_CLOSE_LAG_HOURS,
     ENV_REFRESH_CRON,
     ENV_SENSOR_INTERVAL_S,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    REFRESH_SCHEDULE,
-    STREAM_TAG,
     AutomationConfigError,
     automation_settings_from_env,
-    build_change_sensor,
-    close_out_cron,
-    closed_partition_key,
-    current_state_automation_sensor,
 )
 from outreach_assets.catalog import STREAMS, Stream, get_stream
 from outreach_assets.definitions import build_defs
@@ -45,6 +34,21 @@ from outreach_assets.partitions import build_partitions_def
 from outreach_assets.records import arrow_schema
 from outreach_assets.resource import OutreachResource
 from outreach_assets.sandbox import SandboxServer
+from outreach_assets.schedules import (
+    CLOSE_OUT_SCHEDULE,
+    REFRESH_SCHEDULE,
+    close_out_cron,
+    closed_partition_key,
+)
+from outreach_assets.sensors import (
+    CHANGE_SENSOR,
+    CURRENT_STATE_SENSOR,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    STREAM_TAG,
+    build_change_sensor,
+    current_state_automation_sensor,
+)
 from outreach_assets.storage import ParquetStore, PartitionWindow
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
