@@ -23,9 +23,9 @@ from outreach_assets.assets import (
 from outreach_assets.catalog import STREAMS, get_stream
 from outreach_assets.io_manager import OutreachParquetIOManager
 from outreach_assets.partitions import build_partitions_def
-from outreach_assets.resource import OutreachResource
 from outreach_assets.sandbox import SandboxServer
 from outreach_assets.storage import PartitionResult
+from outreach_assets_tests.test_client_support import sandbox_resource
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 PARTITIONS = build_partitions_def(START)
@@ -33,17 +33,8 @@ SANDBOX_RANGE = {"start": "2024-01-01T00:00:00Z", "end": "2024-02-01T00:00:00Z"}
 
 
 def _resources(sb: SandboxServer, tmp_path: Path) -> dict[str, object]:
-    cfg = sb.config
     return {
-        "outreach": OutreachResource(
-            client_id=cfg.client_id,
-            client_secret=cfg.client_secret,
-            redirect_uri=cfg.redirect_uri,
-            refresh_token=cfg.refresh_token,
-            api_base_url=sb.api_base_url,
-            token_url=sb.token_url,
-            token_store_path=str(tmp_path / "tokens.json"),
-        ),
+        "outreach": sandbox_resource(sb, tmp_path),
         "io_manager": OutreachParquetIOManager(base_dir=str(tmp_path / "data")),
     }
 

@@ -32,7 +32,6 @@ from outreach_assets.extract import SweepStats, sweep
 from outreach_assets.io_manager import OutreachParquetIOManager
 from outreach_assets.partitions import build_partitions_def
 from outreach_assets.records import arrow_schema
-from outreach_assets.resource import OutreachResource
 from outreach_assets.sandbox import SandboxServer
 from outreach_assets.schedules import (
     CLOSE_OUT_SCHEDULE,
@@ -50,6 +49,7 @@ from outreach_assets.sensors import (
     current_state_automation_sensor,
 )
 from outreach_assets.storage import ParquetStore, PartitionWindow
+from outreach_assets_tests.test_client_support import sandbox_resource
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 INCREMENTAL = [s for s in STREAMS if s.is_incremental]
@@ -206,22 +206,9 @@ def _sandbox(factory, start: datetime, end: datetime) -> SandboxServer:
     return factory(start=start.strftime(iso), end=end.strftime(iso))
 
 
-def _resource(sb: SandboxServer, tmp_path: Path) -> OutreachResource:
-    cfg = sb.config
-    return OutreachResource(
-        client_id=cfg.client_id,
-        client_secret=cfg.client_secret,
-        redirect_uri=cfg.redirect_uri,
-        refresh_token=cfg.refresh_token,
-        api_base_url=sb.api_base_url,
-        token_url=sb.token_url,
-        token_store_path=str(tmp_path / "tokens.json"),
-    )
-
-
 def _resources(sb: SandboxServer, tmp_path: Path, data: str = "data") -> dict[str, object]:
     return {
-        "outreach": _resource(sb, tmp_path),
+        "outreach": sandbox_resource(sb, tmp_path),
         "io_manager": OutreachParquetIOManager(base_dir=str(tmp_path / data)),
     }
 
@@ -241,7 +228,7 @@ def _land(
         for k in (keys or partitions.get_partition_keys())
         for w in [partitions.time_window_for_partition_key(k)]
     ]
-    with _resource(sb, tmp_path).get_client() as client:
+    with sandbox_resource(sb, tmp_path).get_client() as client:
         for stream in streams:
             batches = sweep(client, stream, windows, SweepStats())
             store.write_partitions(

@@ -15,6 +15,7 @@ import requests
 
 from outreach_assets.catalog import STREAMS, Stream
 from outreach_assets.client import ClientSettings, OutreachClient, Page
+from outreach_assets.resource import OutreachResource
 from outreach_assets.sandbox import SandboxServer
 
 INCREMENTAL: Stream = next(s for s in STREAMS if s.is_incremental)
@@ -128,3 +129,17 @@ class ResponseLog:
 
     def api(self) -> list[Seen]:
         return [s for s in self.seen if "/oauth/" not in s.url]
+
+
+def sandbox_resource(sb: SandboxServer, tmp_path: Path) -> OutreachResource:
+    """The Dagster resource pointed at a sandbox, with its own token store under tmp_path."""
+    cfg = sb.config
+    return OutreachResource(
+        client_id=cfg.client_id,
+        client_secret=cfg.client_secret,
+        redirect_uri=cfg.redirect_uri,
+        refresh_token=cfg.refresh_token,
+        api_base_url=sb.api_base_url,
+        token_url=sb.token_url,
+        token_store_path=str(tmp_path / "tokens.json"),
+    )
