@@ -13,14 +13,17 @@ from outreach_assets.assets import (
     CHECK_CURSOR_IN_WINDOW,
     CHECK_IDS_UNIQUE,
     CHECK_SCHEMA,
+    MAX_PARTITIONS_IN_METADATA,
     build_current_asset,
     build_stream_asset,
     check_results,
     current_key,
     keep_columns_from_env,
+    run_metadata,
     stream_key,
 )
 from outreach_assets.catalog import STREAMS, get_stream
+from outreach_assets.extract import SweepStats
 from outreach_assets.io_manager import OutreachParquetIOManager
 from outreach_assets.partitions import build_partitions_def
 from outreach_assets.sandbox import SandboxServer
@@ -202,3 +205,31 @@ def test_the_code_location_has_both_assets_of_every_stream(monkeypatch):
         assert {"outreach", "parquet"} <= set(node.kinds)
         assert "dagster/column_schema" in node.metadata
         assert graph.get(current_key(stream)).parent_keys == {stream_key(stream)}
+
+
+def test_range_metadata_stays_small_for_long_backfills():
+    """Every partition of a range gets the run's metadata: no per-partition map past a month."""
+    stream = get_stream("calls")
+
+    def results(count: int) -> list[PartitionResult]:
+        return [
+            PartitionResult(
+                key=f"k{i}",
+                path=f"/x/k{i}.parquet",
+                rows=i,
+                bytes=1,
+                duplicates_removed=0,
+                min_cursor=None,
+                max_cursor=None,
+                ids_unique=True,
+                cursor_outside_window=0,
+                schema_matches=True,
+            )
+            for i in range(count)
+        ]
+
+    short = run_metadata(stream, results(MAX_PARTITIONS_IN_METADATA), SweepStats(), requests=1)
+    assert len(short["rows_per_partition"].value) == MAX_PARTITIONS_IN_METADATA
+    long = run_metadata(stream, results(1000), SweepStats(), requests=1)
+    assert "rows_per_partition" not in long
+    assert long["rows_in_run"] == sum(range(1000))
