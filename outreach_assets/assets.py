@@ -32,7 +32,7 @@ from outreach_assets.extract import SweepStats, sweep
 from outreach_assets.io_manager import OutreachParquetIOManager
 from outreach_assets.records import arrow_schema
 from outreach_assets.resource import OutreachResource
-from outreach_assets.storage import PartitionResult, PartitionWindow
+from outreach_assets.storage import ParquetStore, PartitionResult, PartitionWindow
 
 KEY_PREFIX = "outreach"
 GROUP = "outreach"
@@ -291,11 +291,70 @@ def build_current_asset(stream: Stream, keep: frozenset[str] = frozenset()) -> d
         automation_condition=CURRENT_STATE_CONDITION,
     )
     def _current_asset(
+        context: dg.AssetExecutionContext,
         io_manager: dg.ResourceParam[OutreachParquetIOManager],
-    ) -> pa.RecordBatchReader:
-        return io_manager.get_store().current_state(stream.name, schema, stream.cursor)
+    ) -> dg.MaterializeResult:
+        store = io_manager.get_store()
+        name = stream.name
+        latest = _latest_materialization_id(context.instance, stream_key(stream))
+        changed = _changed_partitions(context, stream, store)
+        if changed is None or stream.cursor is None:
+            reader = store.current_state(name, schema, stream.cursor)
+            rebuild = "full"
+        else:
+            previous = store.table_path(current_key(stream).path[-1])
+            reader = store.merge_current(name, schema, stream.cursor, previous, changed)
+            rebuild = f"incremental ({len(changed)} partition(s) merged)"
+        context.log.info(f"{current_key(stream).to_user_string()}: {rebuild} rebuild")
+        return dg.MaterializeResult(
+            value=reader,
+            metadata={"rebuild": rebuild, SOURCE_EVENT_KEY: latest if latest is not None else -1},
+        )
 
     return _current_asset
+
+
+# The newest materialization of the stream a current-state build has seen (an event storage
+# id): the next build merges only the partitions materialized after it.
+SOURCE_EVENT_KEY = "outreach/source_event_id"
+# Merging is cheaper than a full rebuild while few partitions changed; past this share of
+# the stream's files (or on the first build) the whole state is rebuilt, which also drops
+# records that re-synced partitions no longer hold.
+MAX_MERGE_SHARE = 0.25
+
+
+def _latest_materialization_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int | None:
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key), limit=1, ascending=False
+    )
+    return result.records[0].storage_id if result.records else None
+
+
+def _changed_partitions(
+    context: dg.AssetExecutionContext, stream: Stream, store: ParquetStore
+) -> list[str] | None:
+    """Partitions of the stream materialized since the last build, or None for a full one."""
+    last = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=current_key(stream)), limit=1, ascending=False
+    )
+    if not last.records:
+        return None
+    event = last.records[0].asset_materialization
+    seen = event.metadata.get(SOURCE_EVENT_KEY) if event is not None else None
+    if seen is None or not isinstance(seen.value, int) or seen.value < 0:
+        return None
+    if not store.exists(store.table_path(current_key(stream).path[-1])):
+        return None
+    existing = store.existing_keys(stream.name)
+    limit = max(1, int(len(existing) * MAX_MERGE_SHARE))
+    since = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=stream_key(stream), after_storage_id=seen.value),
+        limit=limit + 1,
+    )
+    keys = {r.partition_key for r in since.records if r.partition_key is not None}
+    if since.has_more or len(keys) > limit:
+        return None
+    return sorted(keys)
 
 
 def build_assets(

@@ -319,6 +319,29 @@ class ParquetStore:
             return pa.RecordBatchReader.from_batches(
                 schema, self._stream_rows(paths[-1], None, schema)
             )
+        return self._newest_rows(paths, schema, cursor)
+
+    def merge_current(
+        self, name: str, schema: pa.Schema, cursor: str, previous: str, keys: Sequence[str]
+    ) -> pa.RecordBatchReader:
+        """The current state updated with some partitions, without reading the others.
+
+        ``previous`` is the last current-state file; the rows of ``keys`` (partitions
+        written since) replace its versions where their cursor is newer or equal. Same
+        answer as :meth:`current_state` for changed and new records; a record that a
+        re-synced partition no longer holds stays until the next full rebuild.
+        """
+        _check_schema_has(schema, cursor)
+        present = set(self.existing_keys(name))
+        paths = [self._fs_path(previous)] + [
+            self._fs_path(self.partition_path(name, k)) for k in sorted(keys) if k in present
+        ]
+        return self._newest_rows(paths, schema, cursor)
+
+    def _newest_rows(
+        self, paths: list[str], schema: pa.Schema, cursor: str
+    ) -> pa.RecordBatchReader:
+        """One row per id over ``paths``: newest cursor, ties to the later path."""
         sizes = [pq.read_metadata(p, filesystem=self._arrow_fs).num_rows for p in paths]
         ids, cursors = _read_ids_and_cursors(paths, cursor, self._arrow_fs)
         keep = keep_mask(ids, cursors)

@@ -233,3 +233,42 @@ def test_range_metadata_stays_small_for_long_backfills():
     long = run_metadata(stream, results(1000), SweepStats(), requests=1)
     assert "rows_per_partition" not in long
     assert long["rows_in_run"] == sum(range(1000))
+
+
+def test_current_state_merges_only_the_partitions_changed_since_its_last_build(
+    sandbox_factory, tmp_path
+):
+    sb = sandbox_factory(sizes={"calls": 400}, **SANDBOX_RANGE)
+    stream = get_stream("calls")
+    assets = [build_stream_asset(stream, PARTITIONS), build_current_asset(stream)]
+    resources = _resources(sb, tmp_path)
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+
+    def run(**kwargs) -> str:
+        result = dg.materialize(assets, resources=resources, instance=instance, **kwargs)
+        assert result.success
+        (event,) = result.asset_materializations_for_node("outreach__calls_current")
+        return str(event.metadata["rebuild"].value)
+
+    def current() -> dict[int, str]:
+        table = pq.read_table(tmp_path / "data" / "calls_current")
+        ids = table.column("id").to_pylist()
+        stamps = [
+            u.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" for u in table["updatedAt"].to_pylist()
+        ]
+        assert len(ids) == len(set(ids))
+        return dict(zip(ids, stamps, strict=True))
+
+    with dg.instance_for_test() as instance:
+        range_tags = {
+            "dagster/asset_partition_range_start": "2024-01-01",
+            "dagster/asset_partition_range_end": "2024-01-31",
+        }
+        assert run(tags=range_tags) == "full"  # first build
+        assert current() == sb.truth("calls")
+        sb.touch("calls", count=4)
+        sb.add("calls", count=3)
+        assert run(partition_key=today) == "incremental (1 partition(s) merged)"
+        assert current() == sb.truth("calls")  # same answer as a full rebuild
+        assert run(tags=range_tags) == "full"  # 31 changed partitions: cheaper to rebuild
+        assert current() == sb.truth("calls")
