@@ -45,9 +45,9 @@ from outreach_assets.client.settings import MAX_PAGE_SIZE
 from outreach_assets.io_manager import OutreachParquetIOManager
 from outreach_assets.partitions import build_partitions_def
 from outreach_assets.records import ID_COLUMN
-from outreach_assets.resource import OutreachResource
 from outreach_assets.sandbox import SandboxConfig, SandboxServer
 from outreach_assets.storage import EXTENSION, safe_key
+from outreach_assets_tests.test_client_support import sandbox_resource
 
 # Realistic proportions, small enough that each stream's sweep and files take seconds:
 # activity and people streams are big, configuration tables a few hundred rows, lookup
@@ -267,19 +267,6 @@ def open_instance(kind: str) -> contextlib.AbstractContextManager[dg.DagsterInst
     return dg.instance_for_test()
 
 
-def resource_for(sandbox: SandboxServer, token_store: Path) -> OutreachResource:
-    cfg = sandbox.config
-    return OutreachResource(
-        client_id=cfg.client_id,
-        client_secret=cfg.client_secret,
-        redirect_uri=cfg.redirect_uri,
-        refresh_token=cfg.refresh_token,
-        api_base_url=sandbox.api_base_url,
-        token_url=sandbox.token_url,
-        token_store_path=str(token_store),
-    )
-
-
 @dataclass(frozen=True)
 class Harness:
     """What every stream's run shares: the range, the sandbox, the instance, the folder."""
@@ -443,7 +430,7 @@ def run(args: argparse.Namespace, streams: Sequence[Stream]) -> list[Outcome]:
     ):
         base = Path(tmp) / "data"
         resources: dict[str, object] = {
-            "outreach": resource_for(sandbox, Path(tmp) / "tokens.json"),
+            "outreach": sandbox_resource(sandbox, Path(tmp)),
             "io_manager": OutreachParquetIOManager(base_dir=str(base)),
         }
         harness = Harness(backfill, sandbox, instance, resources, base)
