@@ -545,6 +545,21 @@ def test_budget_exhaustion_answers_429_without_spending(sandbox_factory):
     assert sb.stats.rate_limited == 2
 
 
+def test_rate_windows_history_counts_what_each_window_spent(sandbox_factory):
+    sb = sandbox_factory(rate_limit=3, rate_window_s=0.4)
+    session = session_for(sb)
+    statuses = [get(session, sb, INCREMENTAL).status_code for _ in range(4)]  # 3 + one 429
+    time.sleep(0.45)
+    get(session, sb, INCREMENTAL)
+    windows = sb.rate_windows()
+    assert statuses == [200, 200, 200, 429]
+    assert [(w.used, w.limit) for w in windows] == [(3, 3), (1, 3)]
+    assert windows[0].end == pytest.approx(windows[0].start + 0.4)
+    assert windows[1].start >= windows[0].end
+    over_http = requests.get(f"{sb.base_url}/_sandbox/rate_windows", timeout=5).json()
+    assert [w["used"] for w in over_http["windows"]] == [3, 1]
+
+
 def test_429_without_retry_after_when_disabled(sandbox_factory):
     sb = sandbox_factory(rate_limit=1, retry_after_on_429=False)
     session = session_for(sb)

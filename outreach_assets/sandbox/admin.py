@@ -3,6 +3,7 @@
 No auth, no faults, no rate budget and no stats: they are the test harness, not Outreach.
 """
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,9 @@ def handle_admin(app: "SandboxApp", request: Request) -> Response:
     try:
         if request.method == "GET" and name == "stats":
             return json_response(200, app.stats.snapshot().to_json())
+        if request.method == "GET" and name == "rate_windows":
+            windows = app.limiter.history(app.config)
+            return json_response(200, {"windows": [dataclasses.asdict(w) for w in windows]})
         if request.method == "GET" and name.startswith("truth/"):
             truth = app.truth(name.removeprefix("truth/"))
             return json_response(200, {str(k): v for k, v in truth.items()})

@@ -22,16 +22,29 @@ class RateState:
     allowed: bool = True
 
 
+@dataclass(frozen=True)
+class WindowUse:
+    """Requests one user spent in one rate window."""
+
+    user: str
+    start: float  # epoch seconds of the window's first request
+    end: float
+    used: int
+    limit: int
+
+
 class RateLimiter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._windows: dict[str, tuple[float, int]] = {}
+        self._closed: list[tuple[str, float, int]] = []  # (user, start, used) of past windows
 
     def hit(self, user: str, cfg: SandboxConfig, now: float) -> RateState:
         """Spend one request of the budget; a refused request spends nothing."""
         with self._lock:
             start, used = self._current(user, cfg, now)
             if start is None:
+                self._close(user)
                 start, used = now, 0
             reset_at = start + cfg.rate_window_s
             if used >= cfg.rate_limit:
@@ -53,9 +66,25 @@ class RateLimiter:
             return None, 0
         return window
 
+    def _close(self, user: str) -> None:
+        previous = self._windows.pop(user, None)
+        if previous is not None:
+            self._closed.append((user, *previous))
+
+    def history(self, cfg: SandboxConfig) -> list[WindowUse]:
+        """Every window so far, oldest first, the open one last: what a run spent of each.
+
+        Benchmarks read it to check that a client kept within its share of every window
+        and did not leave the share unused while it had work waiting.
+        """
+        with self._lock:
+            windows = [*self._closed, *((u, s, n) for u, (s, n) in self._windows.items())]
+        return [WindowUse(u, s, s + cfg.rate_window_s, n, cfg.rate_limit) for u, s, n in windows]
+
     def reset(self) -> None:
         with self._lock:
             self._windows.clear()
+            self._closed.clear()
 
 
 def rate_headers(state: RateState, cfg: SandboxConfig, now: float) -> list[tuple[str, str]]:

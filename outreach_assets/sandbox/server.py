@@ -22,6 +22,7 @@ from outreach_assets.catalog import Stream
 from outreach_assets.sandbox.app import API_PREFIX, TOKEN_PATH, SandboxApp
 from outreach_assets.sandbox.config import SandboxConfig
 from outreach_assets.sandbox.messages import Request, Response, jsonapi_error
+from outreach_assets.sandbox.ratelimit import WindowUse
 from outreach_assets.sandbox.stats import SandboxStats
 
 _IOV_BATCH = 512  # well under IOV_MAX (1024 on Linux)
@@ -264,6 +265,10 @@ class SandboxServer:
 
     def reset_stats(self) -> None:
         self._app.reset_stats()
+
+    def rate_windows(self) -> list[WindowUse]:
+        """Requests spent per rate window so far (see ``RateLimiter.history``)."""
+        return self._app.limiter.history(self._app.config)
 
 
 def serve_forever(cfg: SandboxConfig, host: str = "127.0.0.1", port: int = 0) -> None:
