@@ -27,6 +27,7 @@ Guarantees, and how they are kept:
 """
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import tempfile
@@ -399,6 +400,7 @@ class _Run:
         self.files: dict[str, _KeyFiles] = {}
         self.open: OrderedDict[str, _BufferedWriter] = OrderedDict()  # least recent first
         self.temps: set[str] = set()  # every temporary file not yet committed or removed
+        self.empty: tuple[bytes, PartitionResult] | None = None  # a checked empty file
 
     def add(self, key: str, batch: pa.RecordBatch) -> None:
         if not batch.schema.equals(self.schema, check_metadata=False):
@@ -440,21 +442,30 @@ class _Run:
         """Merge, dedupe and check one partition; returns its final temp file and facts."""
         segments = self.files.get(key, _KeyFiles()).segments
         if not segments:
-            path = self._temp(key)
-            _BufferedWriter(path, self.schema, self.rg_rows).close()
-            segments = [path]
+            return self._finalize_empty(key, cursor, window)
+        if len(segments) == 1:
+            facts = self._facts(key, segments[0], cursor, window, 0)
+            if facts.ids_unique:  # the usual case: the file as written is the partition
+                return segments[0], facts
         ids, cursors = _read_ids_and_cursors(segments, cursor)
         keep = keep_mask(ids, cursors) if _has_duplicates(ids) else None
-        path = segments[0]
-        if keep is not None or len(segments) > 1:
-            path = self._temp(key)
-            _rewrite(segments, keep, path, self.schema, self.rg_rows)
-            for segment in segments:
-                _remove_quietly(segment)
-                self.temps.discard(segment)
-            ids, cursors = _read_ids_and_cursors([path], cursor)  # facts from the final file
+        path = self._temp(key)
+        _rewrite(segments, keep, path, self.schema, self.rg_rows)
+        for segment in segments:
+            _remove_quietly(segment)
+            self.temps.discard(segment)
         dropped = 0 if keep is None else int(len(keep) - np.count_nonzero(keep))
-        facts = PartitionResult(
+        return path, self._facts(key, path, cursor, window, dropped)
+
+    def _facts(
+        self, key: str, path: str, cursor: str | None, window: PartitionWindow, dropped: int
+    ) -> PartitionResult:
+        """What the checks need, read back from the file about to be committed (one open:
+        the footer of a 200-column file is a good part of the cost)."""
+        with pq.ParquetFile(path) as source:
+            table, schema = source.read(columns=_fact_columns(cursor)), source.schema_arrow
+        ids, cursors = _ids_and_cursors(table, cursor)
+        return PartitionResult(
             key=key,
             path=self.store.partition_path(self.name, key),
             rows=len(ids),
@@ -462,9 +473,28 @@ class _Run:
             duplicates_removed=dropped,
             **_cursor_facts(cursors, window),
             ids_unique=not _has_duplicates(ids),
-            schema_matches=schemas_match(pq.read_schema(path), self.schema),
+            schema_matches=schemas_match(schema, self.schema),
         )
-        return path, facts
+
+    def _finalize_empty(
+        self, key: str, cursor: str | None, window: PartitionWindow
+    ) -> tuple[str, PartitionResult]:
+        """An empty partition's file: the first one is written and checked like any other,
+        the rest are byte copies of it (most days of a long backfill of a small stream are
+        empty, and a Parquet writer for a 200-column schema costs milliseconds)."""
+        path = self._temp(key)
+        if self.empty is None:
+            _BufferedWriter(path, self.schema, self.rg_rows).close()
+            facts = self._facts(key, path, cursor, window, 0)
+            with open(path, "rb") as handle:
+                self.empty = (handle.read(), facts)
+            return path, facts
+        content, first = self.empty
+        with open(path, "wb") as handle:
+            handle.write(content)
+        return path, dataclasses.replace(
+            first, key=key, path=self.store.partition_path(self.name, key)
+        )
 
     def abort(self) -> None:
         """Close every writer and remove every temporary file that was not committed."""
@@ -525,13 +555,21 @@ def _read_ids_and_cursors(
     ids: list[np.ndarray] = []
     micros: list[np.ndarray] = []
     for path in paths:
-        columns = [ID_COLUMN] if cursor is None else [ID_COLUMN, cursor]
-        table = pq.read_table(path, columns=columns, filesystem=filesystem)
-        ids.append(_ids(table))
-        if cursor is not None:
-            micros.append(_cursor_micros(table[cursor]))
+        table = pq.read_table(path, columns=_fact_columns(cursor), filesystem=filesystem)
+        file_ids, file_micros = _ids_and_cursors(table, cursor)
+        ids.append(file_ids)
+        if file_micros is not None:
+            micros.append(file_micros)
         del table
     return np.concatenate(ids), np.concatenate(micros) if cursor is not None else None
+
+
+def _fact_columns(cursor: str | None) -> list[str]:
+    return [ID_COLUMN] if cursor is None else [ID_COLUMN, cursor]
+
+
+def _ids_and_cursors(table: pa.Table, cursor: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    return _ids(table), None if cursor is None else _cursor_micros(table[cursor])
 
 
 def _has_duplicates(ids: np.ndarray) -> bool:

@@ -121,6 +121,27 @@ def test_interleaved_keys_are_split_into_one_file_per_window(store: ParquetStore
     ]
 
 
+def test_empty_partitions_share_one_checked_empty_file(store: ParquetStore) -> None:
+    windows = [window(day) for day in range(1, 6)]
+    results = write(store, windows, [("2024-03-03", pbatch(purpose(1, at(3))))])
+
+    empty = [r for r in results if r.key != "2024-03-03"]
+    contents = {Path(r.path).read_bytes() for r in empty}
+    assert len(contents) == 1  # byte copies of the first empty file
+    for r in empty:
+        assert (r.rows, r.bytes, r.min_cursor, r.cursor_outside_window) == (
+            0,
+            len(*contents),
+            None,
+            0,
+        )
+        assert r.ids_unique and r.schema_matches
+        assert r.path == store.partition_path("call_purposes", r.key)
+        table = pq.read_table(r.path)
+        assert table.num_rows == 0 and table.schema.equals(SCHEMA, check_metadata=True)
+    assert [r.rows for r in results] == [0, 0, 1, 0, 0]
+
+
 def test_dedupe_keeps_newest_cursor_and_last_seen_on_ties(store: ParquetStore) -> None:
     pairs = [
         ("2024-03-01", pbatch(purpose(1, at(1, 3), "old"), purpose(2, at(1, 9), "first"))),
