@@ -11,6 +11,7 @@ Full-snapshot streams have no cursor: the table fetched once is the content of e
 partition of the run (it is what that table looked like when the period was synced).
 """
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,9 +20,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outreach_assets.arrow_pages import ArrowPageDecoder, Converted, DecoderStats
 from outreach_assets.catalog import Stream
 from outreach_assets.client import OutreachClient
-from outreach_assets.records import ConversionStats, to_record_batch
+from outreach_assets.client.slices import fetch_pages
+from outreach_assets.records import ConversionStats
 from outreach_assets.storage import PartitionWindow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,6 +40,7 @@ class SweepStats:
     rows_per_key: dict[str, int] = field(default_factory=dict)
     conversion: ConversionStats = field(default_factory=ConversionStats)
     page_sizes: set[int] = field(default_factory=set)
+    decoder: DecoderStats | None = None  # pages read straight from bytes, and refusals
 
 
 def sweep(
@@ -56,26 +60,35 @@ def sweep(
     if not windows:
         return
     extracted = extracted_at or datetime.now(UTC)
+    # Pages arrive converted, read straight from their bytes by the decoder (or, where it
+    # refuses a page, converted by the client from the parsed resources).
+    decoder = ArrowPageDecoder(stream, extracted, keep)
     if stream.cursor is None:
-        pages = client.iter_pages(stream)
+        pages = fetch_pages(client, stream, decoder=decoder)
     else:
-        pages = client.iter_pages(stream, windows[0].start, windows[-1].end)
-    for page in pages:
-        stats.pages += 1
-        stats.records += len(page.records)
-        stats.page_sizes.add(page.page_size)
-        if not page.records:
-            continue
-        batch, conversion = to_record_batch(stream, page.records, extracted, keep)
-        stats.conversion.merge(conversion)
-        routed = (
-            [(w.key, batch) for w in windows]
-            if stream.cursor is None
-            else route(batch, stream.cursor, windows, stats)
-        )
-        for key, part in routed:
-            stats.rows_per_key[key] = stats.rows_per_key.get(key, 0) + part.num_rows
-            yield key, part
+        pages = fetch_pages(client, stream, windows[0].start, windows[-1].end, decoder=decoder)
+    # Closing stops the fetching threads at once if the consumer fails or stops early.
+    with contextlib.closing(pages):
+        for page in pages:
+            stats.pages += 1
+            stats.records += page.count
+            stats.page_sizes.add(page.page_size)
+            converted: Converted | None = page.decoded
+            del page  # not kept alive while the next one is awaited
+            if converted is None:
+                continue
+            batch, conversion = converted
+            stats.conversion.merge(conversion)
+            routed = (
+                [(w.key, batch) for w in windows]
+                if stream.cursor is None
+                else route(batch, stream.cursor, windows, stats)
+            )
+            del converted, batch
+            for key, part in routed:
+                stats.rows_per_key[key] = stats.rows_per_key.get(key, 0) + part.num_rows
+                yield key, part
+    stats.decoder = decoder.stats
 
 
 def route(

@@ -129,6 +129,19 @@ class OutreachResource(dg.ConfigurableResource):
         description="JSON file where processes share tokens; default under $DAGSTER_HOME "
         "(or ~/.outreach_assets). " + _env_hint("token_store_path"),
     )
+    prefetch_pages: int = Field(
+        default=_DEFAULTS["prefetch_pages"],
+        description="Pages each scan fetches ahead while the current one is converted and "
+        "written, 0..8 (each is held in memory); 0 fetches only when asked and never slices. "
+        + _env_hint("prefetch_pages"),
+    )
+    max_concurrent_slices: int = Field(
+        default=_DEFAULTS["max_concurrent_slices"],
+        description="Most disjoint time slices of one scan fetched at once, 1..8. A scan is "
+        "sliced only where its first pages predict at least 50 pages per extra slice (so the "
+        "requests stay within 2% of the minimum) and fetching a page is slower than "
+        "converting one. 1 never slices. " + _env_hint("max_concurrent_slices"),
+    )
 
     _client: OutreachClient | None = PrivateAttr(default=None)
     _logger: LoggerLike | None = PrivateAttr(default=None)

@@ -55,6 +55,10 @@ BAD_VALUES: list[tuple[str, object, str]] = [
     ("min_page_size", 0, "from 1 to 1000"),
     ("user_agent", "agent\r\nX-Injected: 1", "control characters"),
     ("token_store_path", "", "file path"),
+    ("prefetch_pages", -1, "from 0 (fetch only when asked) to 8"),
+    ("prefetch_pages", 9, "to 8"),
+    ("max_concurrent_slices", 0, "from 1 (never slice a scan) to 8"),
+    ("max_concurrent_slices", 2.0, "integer"),
 ]
 
 

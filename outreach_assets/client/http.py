@@ -7,6 +7,12 @@ the retry budget; 5xx, timeouts, dropped connections and truncated or unparsable
 retried with exponential backoff and full jitter, up to ``max_retries``; 502 and 504 also
 halve the page size for the rest of the scan; any other status fails at once with the
 JSON:API error. ``iter_pages`` is a generator, so memory holds one page at a time.
+
+A caller that turns pages into something else (Arrow batches) can hand ``iter_pages`` a
+:class:`PageDecoder`: it reads each 200 body straight from its bytes, so a wide page never
+becomes a list of dicts. A body it refuses goes through ``json.loads`` and the decoder's own
+conversion of the parsed records, so every body is still validated (cut short or unparsable
+is retried) and ``links.next`` is followed with the same checks either way.
 """
 
 import json
@@ -16,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import requests
 
@@ -74,15 +80,64 @@ class ClientStats:
     page_size_reductions: int = 0
 
 
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
 @dataclass(frozen=True)
-class Page:
-    """One page of a stream: the raw JSON:API resource objects and where they came from."""
+class DecodedPage(Generic[T_co]):
+    """What a decoder read from a page body: its value, and what the scan needs to go on."""
+
+    value: T_co
+    records: int  # resources on the page
+    next_link: str | None  # ``links.next`` exactly as ``pagination.next_link`` reads it
+
+
+class PageDecoder(Protocol[T_co]):
+    """Turns 200 bodies into the caller's own form; called from the scanning thread."""
+
+    def decode(self, body: bytes) -> DecodedPage[T_co] | None:
+        """The page read straight from its bytes, or ``None`` to leave it to ``convert``.
+
+        Refuse (``None``) whenever the result could differ from ``convert`` on the parsed
+        body: the client then validates the body itself and calls ``convert``.
+        """
+        ...
+
+    def convert(self, records: list[dict[str, Any]]) -> T_co:
+        """The same value from the resource objects ``json.loads`` made of the body."""
+        ...
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a stream: its resources and where they came from.
+
+    Without a decoder, ``records`` holds the raw JSON:API resource objects. With one,
+    ``decoded`` holds the decoder's value and ``records`` is empty: not building those
+    objects is the point of a decoder. ``count`` is the number of resources either way.
+    """
 
     records: list[dict[str, Any]]
     number: int  # 1-based within the scan
     url_path: str
     page_size: int  # the page[size] this page was requested with
     elapsed_s: float  # wall time to get it, waits and retries included
+    decoded: T | None = None
+    decoded_records: int = 0  # resources behind ``decoded``
+
+    @property
+    def count(self) -> int:
+        return len(self.records) if self.decoded is None else self.decoded_records
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A validated 200 body: parsed resources or a decoder's value, and ``links.next``."""
+
+    records: list[dict[str, Any]] | None  # None when the decoder read the body itself
+    decoded: DecodedPage[Any] | None
+    next_link: str | None
 
 
 @dataclass
@@ -172,6 +227,7 @@ class OutreachClient:
 
     # --- pagination ----------------------------------------------------------------------
 
+    @overload
     def iter_pages(
         self,
         stream: Stream,
@@ -179,11 +235,34 @@ class OutreachClient:
         end: datetime | None = None,
         *,
         page_size: int | None = None,
-    ) -> Iterator[Page]:
+        decoder: None = None,
+    ) -> Iterator[Page[None]]: ...
+
+    @overload
+    def iter_pages(
+        self,
+        stream: Stream,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        page_size: int | None = None,
+        decoder: PageDecoder[T],
+    ) -> Iterator[Page[T]]: ...
+
+    def iter_pages(
+        self,
+        stream: Stream,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        page_size: int | None = None,
+        decoder: PageDecoder[T] | None = None,
+    ) -> Iterator[Page[T]] | Iterator[Page[None]]:
         """Every page of ``stream`` (records with ``start <= cursor <= end`` if incremental).
 
         Follows ``links.next`` until there is none. Records updated during the scan may show
-        up twice (keyset pagination); callers dedupe on ``id``.
+        up twice (keyset pagination); callers dedupe on ``id``. With a ``decoder``, every
+        page carries its value in ``Page.decoded`` (see :class:`PageDecoder`).
         """
         if page_size is not None:
             check_field("page_size", page_size)
@@ -194,21 +273,21 @@ class OutreachClient:
             if (page_size_of(url) or 0) > scan.page_size:
                 url = with_page_size(url, scan.page_size)  # keep a shrunk page size shrunk
             started = time.monotonic()
-            payload, url = self._fetch(url, scan)
-            records = payload["data"]
+            body, url = self._fetch(url, scan, decoder)
+            elapsed = time.monotonic() - started
+            head: Page[T] = Page([], scan.pages + 1, url_path(url), scan.page_size, elapsed)
+            page = _page(body, decoder, head)
             scan.pages += 1
-            scan.records += len(records)
+            scan.records += page.count
             with self._stats_lock:
                 self._stats.pages += 1
-                self._stats.records += len(records)
-            elapsed = time.monotonic() - started
-            yield Page(records, scan.pages, url_path(url), scan.page_size, elapsed)
+                self._stats.records += page.count
+            yield page
             self._report(scan)
-            url = self._follow(payload, url, scan)
+            url = self._follow(body.next_link, url, scan)
         self._report(scan, final=True)
 
-    def _follow(self, payload: dict[str, Any], url: str, scan: _Scan) -> str | None:
-        nxt = next_link(payload)
+    def _follow(self, nxt: str | None, url: str, scan: _Scan) -> str | None:
         if nxt is None:
             return None
         if not same_origin(nxt, self.settings.api_base_url):
@@ -246,8 +325,8 @@ class OutreachClient:
 
     # --- one request, with everything that can go wrong ----------------------------------
 
-    def _fetch(self, url: str, scan: _Scan) -> tuple[dict[str, Any], str]:
-        """GET one page; returns the JSON:API body and the URL finally used."""
+    def _fetch(self, url: str, scan: _Scan, decoder: PageDecoder[Any] | None) -> tuple[_Body, str]:
+        """GET one page; returns the validated body and the URL finally used."""
         failures = 0
         waited = 0.0
         refused = False  # the previous response was a 401
@@ -258,7 +337,7 @@ class OutreachClient:
                 failures = self._retry(scan, url, failures, result)
                 refused = False
                 continue
-            resp = result
+            resp, content = result
             status = resp.status_code
             if status == 401:
                 if refused:
@@ -272,10 +351,10 @@ class OutreachClient:
                 continue
             refused = False
             if status == 200:
-                payload = _parse_page(resp.content)
-                if payload is not None:
-                    return payload, url
-                failure = f"HTTP 200 with a truncated or unparsable body ({len(resp.content)} B)"
+                body = _accept(content, decoder)
+                if body is not None:
+                    return body, url
+                failure = f"HTTP 200 with a truncated or unparsable body ({len(content)} B)"
                 failures = self._retry(scan, url, failures, failure)
             elif status == 429:
                 reason = f"HTTP 429 {self._error_summary(resp, token)}"
@@ -288,22 +367,27 @@ class OutreachClient:
             else:
                 raise self._api_error(resp, scan, url, token)
 
-    def _attempt(self, scan: _Scan, url: str) -> tuple[str, requests.Response | str]:
-        """One GET in a reserved quota slot: the token used and the response, or a
-        description of the transport failure. The slot is released whatever happens."""
+    def _attempt(self, scan: _Scan, url: str) -> tuple[str, tuple[requests.Response, bytes] | str]:
+        """One GET in a reserved quota slot: the token used and the response with its whole
+        body, or a description of the transport failure. The slot is released whatever
+        happens."""
         info: RateLimitInfo | None = None
         try:
             token = self._tokens.access_token()
             self._count(scan, sent=1)
             try:
                 resp = self._session.get(
-                    url, headers=self._headers(token), timeout=self.settings.request_timeout_s
+                    url,
+                    headers=self._headers(token),
+                    timeout=self.settings.request_timeout_s,
+                    stream=True,
                 )
+                content = _read_body(resp)
             except TRANSPORT_ERRORS as exc:
                 return token, describe_transport_error(exc)
             if resp.status_code != 429:  # a 429's own wait replaces what its headers say
                 info = parse_rate_limit_headers(resp.headers, time.time())
-            return token, resp
+            return token, (resp, content)
         finally:
             self._limiter.release(info)
 
@@ -440,7 +524,44 @@ class OutreachClient:
         )
 
 
-# --- body parsing ----------------------------------------------------------------------------
+# --- bodies ----------------------------------------------------------------------------------
+
+
+def _read_body(resp: requests.Response) -> bytes:
+    """The whole body of a ``stream=True`` response, read in one call.
+
+    ``resp.content`` gathers a multi-MB page through a generator of 10 KB chunks; asking
+    for one chunk of any size makes urllib3 read (and gunzip) it at once, with the same
+    timeouts and the same requests exceptions for bodies cut short. A 200 body is read
+    here and nowhere else; any other status is small and stays readable as
+    ``resp.content`` for error messages.
+    """
+    if resp.status_code != 200:
+        return resp.content
+    return b"".join(resp.iter_content(chunk_size=None))
+
+
+def _accept(content: bytes, decoder: PageDecoder[Any] | None) -> _Body | None:
+    """The 200 body, by the decoder when it takes it; ``None`` if cut short or unparsable."""
+    if decoder is not None:
+        decoded = decoder.decode(content)
+        if decoded is not None:
+            return _Body(None, decoded, decoded.next_link)
+    payload = _parse_page(content)
+    if payload is None:
+        return None
+    return _Body(payload["data"], None, next_link(payload))
+
+
+def _page(body: _Body, decoder: PageDecoder[T] | None, head: Page[T]) -> Page[T]:
+    """``head`` (where the page came from) with its content; a page the decoder refused is
+    converted here, from the resources ``json.loads`` made of it."""
+    if body.decoded is not None:
+        return replace(head, decoded=body.decoded.value, decoded_records=body.decoded.records)
+    records = body.records or []
+    if decoder is None:
+        return replace(head, records=records)
+    return replace(head, decoded=decoder.convert(records), decoded_records=len(records))
 
 
 def _parse_page(content: bytes) -> dict[str, Any] | None:

@@ -35,12 +35,17 @@ ENV_MAX_RATE_LIMIT_WAIT_S = "OUTREACH_MAX_RATE_LIMIT_WAIT_S"
 ENV_RATE_LIMIT_BACKOFF_S = "OUTREACH_RATE_LIMIT_BACKOFF_S"
 ENV_MIN_PAGE_SIZE = "OUTREACH_MIN_PAGE_SIZE"
 ENV_USER_AGENT = "OUTREACH_USER_AGENT"
+ENV_PREFETCH_PAGES = "OUTREACH_PREFETCH_PAGES"
+ENV_MAX_CONCURRENT_SLICES = "OUTREACH_MAX_CONCURRENT_SLICES"
 
 DEFAULT_API_BASE_URL = "https://api.outreach.io/api/v2"
 DEFAULT_TOKEN_URL = "https://api.outreach.io/oauth/token"
 DEFAULT_AUTHORIZE_URL = "https://api.outreach.io/oauth/authorize"
 DEFAULT_USER_AGENT = "outreach-assets/0.1.0 (python-requests)"
 MAX_PAGE_SIZE = 1000  # Outreach refuses page[size] above this
+MAX_PREFETCH_PAGES = 8  # each page ahead is held in memory (a prospects page is ~7 MB of JSON)
+# Each slice is one request in flight; requests' connection pool keeps 10 per host.
+MAX_CONCURRENT_SLICES = 8
 
 # Field name -> environment variable, for every setting.
 FIELD_ENV_VARS: dict[str, str] = {
@@ -61,6 +66,8 @@ FIELD_ENV_VARS: dict[str, str] = {
     "min_page_size": ENV_MIN_PAGE_SIZE,
     "user_agent": ENV_USER_AGENT,
     "token_store_path": ENV_TOKEN_STORE,
+    "prefetch_pages": ENV_PREFETCH_PAGES,
+    "max_concurrent_slices": ENV_MAX_CONCURRENT_SLICES,
 }
 REQUIRED_FIELDS = ("client_id", "client_secret", "redirect_uri", "refresh_token")
 SECRET_FIELDS = frozenset({"client_secret", "refresh_token"})
@@ -89,6 +96,13 @@ class ClientSettings:
     min_page_size: int = 10
     user_agent: str = DEFAULT_USER_AGENT
     token_store_path: str | None = None
+    # Pages fetched ahead of the one being converted, per scan: the next request's latency
+    # overlaps the conversion. 0 fetches only when asked (and so never slices).
+    prefetch_pages: int = 1
+    # Upper bound on the disjoint time slices of one scan fetched at once. A scan is sliced
+    # only where that costs almost no requests and fetching is the bottleneck (see
+    # ``client/slices.py``); 1 never slices.
+    max_concurrent_slices: int = 4
 
 
 # --- per-field rules -----------------------------------------------------------------------
@@ -178,6 +192,14 @@ _RULES: dict[str, Rule] = {
     "min_page_size": (_int_in(1, MAX_PAGE_SIZE), "an integer from 1 to 1000"),
     "user_agent": (_is_header_text, "a non-empty string without control characters"),
     "token_store_path": (_is_optional_text, "unset or a file path"),
+    "prefetch_pages": (
+        _int_in(0, MAX_PREFETCH_PAGES),
+        f"an integer from 0 (fetch only when asked) to {MAX_PREFETCH_PAGES}",
+    ),
+    "max_concurrent_slices": (
+        _int_in(1, MAX_CONCURRENT_SLICES),
+        f"an integer from 1 (never slice a scan) to {MAX_CONCURRENT_SLICES}",
+    ),
 }
 
 
@@ -212,7 +234,9 @@ def validate_settings(settings: ClientSettings, *, skip: Collection[str] = ()) -
 
 # --- environment ---------------------------------------------------------------------------
 
-_INT_FIELDS = frozenset({"page_size", "max_retries", "min_page_size"})
+_INT_FIELDS = frozenset(
+    {"page_size", "max_retries", "min_page_size", "prefetch_pages", "max_concurrent_slices"}
+)
 _FLOAT_FIELDS = frozenset(
     {"quota_limit", "request_timeout_s", "retry_backoff_s", "max_backoff_s"}
     | {"max_rate_limit_wait_s", "rate_limit_backoff_s"}
