@@ -160,7 +160,9 @@ def scenarios(scale: float) -> dict[str, Scenario]:
     }
 
 
-def run_scenario(scenario: Scenario, instance: str, keep: Path | None) -> Measurement:
+def run_scenario(
+    scenario: Scenario, instance: str, keep: Path | None, settings: dict[str, str]
+) -> Measurement:
     with tempfile.TemporaryDirectory(prefix=f"bench-{scenario.key}-") as tmp:
         work = Path(tmp)
         with SandboxProcess(scenario.sandbox) as sandbox:
@@ -171,6 +173,7 @@ def run_scenario(scenario: Scenario, instance: str, keep: Path | None) -> Measur
                 "OUTREACH_TOKEN_STORE": str(work / "tokens.json"),
                 "DAGSTER_HOME": str(work / "home"),
                 **scenario.settings,
+                **settings,
             }
             (work / "home").mkdir()
             (work / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -395,9 +398,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="Dagster instance of the runs (memory: events in memory; sqlite: DAGSTER_HOME)",
     )
     parser.add_argument("--write-results", action="store_true", help="refresh RESULTS.md")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="OUTREACH_X=V",
+        help="a setting for every run, e.g. OUTREACH_PREFETCH_PAGES=0 (repeatable)",
+    )
     parser.add_argument("--logs", type=Path, default=None, help="keep each run's log here")
     args = parser.parse_args(argv)
     args.argv = list(argv)
+    args.settings = dict(item.split("=", 1) for item in args.set)
     unknown = set(args.only) - set("abcd")
     if unknown or not args.only:
         parser.error("--only takes letters among a, b, c, d")
@@ -414,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key in args.only:
         scenario = chosen[key]
         print(f"({key}) {scenario.title} ...", file=sys.stderr, flush=True)
-        m = run_scenario(scenario, args.instance, args.logs)
+        m = run_scenario(scenario, args.instance, args.logs, args.settings)
         print(
             f"    {m.records:,} records, {m.requests:,} requests, {m.usage.wall_s:.0f} s; "
             f"log {m.log}",

@@ -72,7 +72,7 @@ def test_a_long_scan_is_sliced_and_returns_every_record_once(sandbox_factory, tm
 def test_records_sharing_the_last_probed_cursor_are_neither_lost_nor_repeated(
     sandbox_factory, tmp_path, decoder
 ):
-    sb = sandbox_factory(records=0)
+    sb = sandbox_factory(records=0, latency_ms=20)  # waiting dominates: worth slicing
     # Three bursts, each sharing one millisecond; the 3 probed pages of 10 end 5 records
     # into the second burst, whose other 10 records come in the first slice.
     for count in (25, 15, 12):
@@ -155,12 +155,14 @@ def test_snapshot_streams_are_never_sliced(sandbox_factory, tmp_path):
 # --- the planner on its own -------------------------------------------------------------
 
 
-def _page(cursors: list[datetime], page_size: int, fetch_s: float = 0.05) -> Page:
+def _page(
+    cursors: list[datetime], page_size: int, fetch_s: float = 0.05, decode_s: float = 0.0
+) -> Page:
     records: list[dict[str, Any]] = [
         {"id": i + 1, "attributes": {"updatedAt": format_cursor_time(c)}}
         for i, c in enumerate(cursors)
     ]
-    return Page(records, 1, "/api/v2/calls", page_size, fetch_s)
+    return Page(records, 1, "/api/v2/calls", page_size, fetch_s, decode_s=decode_s)
 
 
 def _plan(page: Page, max_slices: int = 4, consumed_s: float = 0.001) -> SlicePlan:
@@ -222,6 +224,14 @@ def test_only_as_many_slices_as_make_fetching_keep_pace_with_the_consumer(
     assert f"a page took {fetch_s * 1000:.0f} ms to fetch" in plan.reason
 
 
+@pytest.mark.parametrize(("decode_s", "expected"), [(0.0, 4), (0.01, 2), (0.04, 1), (0.05, 1)])
+def test_time_spent_decoding_is_not_latency_to_hide(decode_s, expected):
+    # 50 ms per page of which decode_s is CPU: slices only overlap the rest, the waiting.
+    page = _page(_spread(START, START + timedelta(hours=1), 10), 10, 0.05, decode_s)
+    plan = _plan(page, 4, consumed_s=0.01)
+    assert max(1, len(plan.bounds)) == expected
+
+
 def test_a_consumer_slower_than_the_api_gets_no_slices(sandbox_factory, tmp_path):
     sb = sandbox_factory(sizes={"calls": 1000})
     logger = ListLogger()
@@ -231,7 +241,7 @@ def test_a_consumer_slower_than_the_api_gets_no_slices(sandbox_factory, tmp_path
         if got < PROBE_PAGES:
             time.sleep(0.1)  # converting takes far longer than fetching at no latency
     assert _slices_logged(logger) == 1
-    assert "ms to consume" in logger.matching("calls: 1 slice")[0]
+    assert "to decode and consume" in logger.matching("calls: 1 slice")[0]
     assert got == 100
 
 

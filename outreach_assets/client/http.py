@@ -125,6 +125,9 @@ class Page(Generic[T]):
     elapsed_s: float  # wall time to get it, waits and retries included
     decoded: T | None = None
     decoded_records: int = 0  # resources behind ``decoded``
+    # Part of ``elapsed_s`` spent parsing, decoding and converting the body (CPU, not the
+    # network): what fetching in parallel cannot hide.
+    decode_s: float = 0.0
 
     @property
     def count(self) -> int:
@@ -138,6 +141,7 @@ class _Body:
     records: list[dict[str, Any]] | None  # None when the decoder read the body itself
     decoded: DecodedPage[Any] | None
     next_link: str | None
+    decode_s: float = 0.0  # spent parsing or decoding it
 
 
 @dataclass
@@ -274,9 +278,13 @@ class OutreachClient:
                 url = with_page_size(url, scan.page_size)  # keep a shrunk page size shrunk
             started = time.monotonic()
             body, url = self._fetch(url, scan, decoder)
-            elapsed = time.monotonic() - started
-            head: Page[T] = Page([], scan.pages + 1, url_path(url), scan.page_size, elapsed)
+            converting = time.monotonic()
+            head: Page[T] = Page([], scan.pages + 1, url_path(url), scan.page_size, 0.0)
             page = _page(body, decoder, head)
+            done = time.monotonic()
+            page = replace(
+                page, elapsed_s=done - started, decode_s=body.decode_s + done - converting
+            )
             scan.pages += 1
             scan.records += page.count
             with self._stats_lock:
@@ -351,9 +359,10 @@ class OutreachClient:
                 continue
             refused = False
             if status == 200:
+                decoding = time.monotonic()
                 body = _accept(content, decoder)
                 if body is not None:
-                    return body, url
+                    return replace(body, decode_s=time.monotonic() - decoding), url
                 failure = f"HTTP 200 with a truncated or unparsable body ({len(content)} B)"
                 failures = self._retry(scan, url, failures, failure)
             elif status == 429:

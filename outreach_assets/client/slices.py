@@ -67,12 +67,13 @@ class Probed:
     cursors: tuple[int | None, ...]  # ms, None where unreadable
     ids: tuple[Any, ...]
     page_size: int  # the page[size] it was asked with
-    elapsed_s: float  # its fetch time
+    elapsed_s: float  # its fetch time, decoding included
+    decode_s: float = 0.0  # the part of it spent decoding (CPU, not the network)
 
     @classmethod
     def of(cls, page: Page[Any], cursor: str) -> "Probed":
         ids, cursors = page_keys(page, cursor)
-        return cls(tuple(cursors), tuple(ids), page.page_size, page.elapsed_s)
+        return cls(tuple(cursors), tuple(ids), page.page_size, page.elapsed_s, page.decode_s)
 
     @property
     def short(self) -> bool:
@@ -217,14 +218,18 @@ def plan_slices(
         return SlicePlan((), f"page {n} ends at the range's edge ({_text(last)})")
     estimated = n * (done + left) / done
     by_pages = 1 + int(estimated // PAGES_PER_EXTRA_SLICE)
-    # k slices, each a page ahead, fetch k pages per fetch time: enough once k >= F / C.
+    # Slices hide waiting on the network, not CPU: k slices keep pace once k pages' worth
+    # of waiting fits in the CPU time of one page (its decoding plus the consumer's part).
+    wait_s = min(page.elapsed_s - page.decode_s for page in probed)
     fetch_s = min(page.elapsed_s for page in probed)
-    by_pace = math.ceil(fetch_s / consumed_s) if consumed_s > 0 else max_slices
+    cpu_s = consumed_s + min(page.decode_s for page in probed)
+    by_pace = math.ceil(wait_s / cpu_s) if cpu_s > 0 else max_slices
     count = min(max_slices, by_pages, by_pace, left)
     because = (
         f"page {n} reached {_text(last)}: about {estimated:.0f} pages estimated, 1 extra "
-        f"slice per {PAGES_PER_EXTRA_SLICE}; a page took {fetch_s * 1000:.0f} ms to fetch "
-        f"and {consumed_s * 1000:.0f} ms to consume; max_concurrent_slices={max_slices}"
+        f"slice per {PAGES_PER_EXTRA_SLICE}; a page took {fetch_s * 1000:.0f} ms to fetch, "
+        f"{wait_s * 1000:.0f} ms of it waiting on the API, and {cpu_s * 1000:.0f} ms of CPU "
+        f"to decode and consume; max_concurrent_slices={max_slices}"
     )
     if count <= 1:
         return SlicePlan((), because)
