@@ -102,6 +102,8 @@ def route(
     inside = valid & (micros >= starts[0]) & (micros < end)
     stats.outside_range += int(len(micros) - inside.sum())
     slot = np.searchsorted(starts, micros, side="right") - 1
+    if len(slot) and inside.all() and (slot == slot[0]).all():  # one window: no copy
+        return [(windows[int(slot[0])].key, batch)]
     out = []
     for index in np.unique(slot[inside]):
         rows = np.flatnonzero(inside & (slot == index))

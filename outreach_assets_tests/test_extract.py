@@ -68,6 +68,24 @@ def test_rows_outside_the_run_range_are_dropped_whatever_the_server_sends():
     assert stats.outside_range == 3
 
 
+def test_a_batch_wholly_inside_one_window_is_passed_on_without_a_copy():
+    windows = _days(datetime(2024, 1, 1, tzinfo=UTC), 3)
+    ts = pa.array(
+        [datetime(2024, 1, 2, h, tzinfo=UTC) for h in (0, 5, 23)], pa.timestamp("us", tz="UTC")
+    )
+    batch = pa.RecordBatch.from_arrays([pa.array([1, 2, 3]), ts], ["id", "updatedAt"])
+    stats = SweepStats()
+    [(key, part)] = route(batch, "updatedAt", windows, stats)
+    assert key == "2024-01-02" and part is batch and stats.outside_range == 0
+    # One row elsewhere: split, each part its own rows.
+    late = pa.array([datetime(2024, 1, 3, 1, tzinfo=UTC)], pa.timestamp("us", tz="UTC"))
+    mixed = pa.RecordBatch.from_arrays(
+        [pa.array([1, 2, 3, 4]), pa.concat_arrays([ts, late])], ["id", "updatedAt"]
+    )
+    split = {k: b.column("id").to_pylist() for k, b in route(mixed, "updatedAt", windows, stats)}
+    assert split == {"2024-01-02": [1, 2, 3], "2024-01-03": [4]}
+
+
 @pytest.mark.parametrize("name", ["duties", "sequence_templates"])
 def test_full_snapshot_is_the_content_of_every_window_of_the_run(sandbox_factory, tmp_path, name):
     sb = sandbox_factory()
