@@ -31,7 +31,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,15 +162,23 @@ def sandbox_config(backfill: Backfill, streams: Sequence[Stream], sizes: Sizes) 
     )
 
 
-def expected_keys(stream: Stream, truth: dict[int, str], keys: Sequence[str]) -> dict[int, str]:
-    """id -> partition key for incremental streams: the cursor's UTC day, if in the range.
+def daily_key(cursor_text: str) -> str:
+    """The daily partition key of a sandbox cursor (``YYYY-MM-DD`` starts its text)."""
+    return cursor_text[:10]
 
-    Daily keys are ``YYYY-MM-DD`` and the sandbox's cursor text starts with that day.
-    """
+
+def expected_keys(
+    stream: Stream,
+    truth: dict[int, str],
+    keys: Sequence[str],
+    key_of: Callable[[str], str] = daily_key,
+) -> dict[int, str]:
+    """id -> partition key for incremental streams: the cursor's period, if in the range."""
     if stream.cursor is None:
         raise ValueError(f"{stream.name} is a full snapshot: every partition holds every id")
     in_range = set(keys)
-    return {rid: text[:10] for rid, text in truth.items() if text[:10] in in_range}
+    pairs = ((rid, key_of(text)) for rid, text in truth.items())
+    return {rid: key for rid, key in pairs if key in in_range}
 
 
 def stream_dir(base: Path, stream: Stream) -> Path:
@@ -228,13 +236,19 @@ def check_snapshot(
     return rows, problems
 
 
-def check_landed(base: Path, stream: Stream, keys: Sequence[str], truth: dict[int, str]) -> Landed:
+def check_landed(
+    base: Path,
+    stream: Stream,
+    keys: Sequence[str],
+    truth: dict[int, str],
+    key_of: Callable[[str], str] = daily_key,
+) -> Landed:
     files, temporaries = committed_files(base, stream)
     if stream.cursor is None:
         expected_rows = len(truth) * len(keys)
         rows, problems = check_snapshot(base, stream, keys, truth)
     else:
-        expected = expected_keys(stream, truth, keys)
+        expected = expected_keys(stream, truth, keys, key_of)
         expected_rows = len(expected)
         rows, problems = check_incremental(base, stream, keys, expected)
     if files != len(keys):

@@ -33,6 +33,19 @@ def _instance(kind: str) -> contextlib.AbstractContextManager[Any]:
     return dg.DagsterInstance.get()
 
 
+def _peak_rss_mb() -> float:
+    """This process's own high-water RSS.
+
+    Not ``wait4``'s ``ru_maxrss``: Linux carries the parent's RSS at fork time into the
+    child's maximum, so a parent holding a million-record ground truth would inflate it.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     os.environ.update(spec["env"])
     started_cpu, started = time.process_time(), time.monotonic()
@@ -54,6 +67,7 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         )
         checks = result.get_asset_check_evaluations()
     return {
+        "peak_rss_mb": _peak_rss_mb(),
         "success": result.success,
         "checks": len(checks),
         "checks_failed": [str(c.asset_key.to_user_string()) for c in checks if not c.passed],

@@ -1,8 +1,9 @@
 """The two processes of a benchmark run, and what is measured of each from outside.
 
 The sandbox and the materializing process are separate children so that each one's CPU
-time and peak memory are its own: ``os.wait4`` reports them for exactly one process (the
-kernel's accounting, not a sampled guess).
+time is its own: ``os.wait4`` reports it for exactly one process (the kernel's accounting,
+not a sampled guess). Peak memory comes from the materializing process itself (VmHWM):
+``wait4``'s maximum RSS would include the parent's RSS at the time of the fork.
 """
 
 import json
@@ -25,7 +26,6 @@ class Usage:
 
     exit_code: int
     cpu_s: float  # user + system, every thread of the process
-    peak_rss_mb: float
     wall_s: float
 
 
@@ -35,7 +35,6 @@ def _wait(proc: subprocess.Popen[Any], started: float) -> Usage:
     return Usage(
         exit_code=proc.returncode,
         cpu_s=rusage.ru_utime + rusage.ru_stime,
-        peak_rss_mb=rusage.ru_maxrss / 1024,  # KiB on Linux
         wall_s=time.monotonic() - started,
     )
 

@@ -26,7 +26,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.backfill_requests import check_landed, effective_page_size, pages_for
+from benchmarks.backfill_requests import (
+    check_landed,
+    daily_key,
+    effective_page_size,
+    pages_for,
+)
 from benchmarks.processes import ROOT, SandboxProcess, Usage, materialize
 from outreach_assets.catalog import STREAMS, get_stream
 from outreach_assets.client.quota import RESET_MARGIN_S
@@ -58,20 +63,28 @@ class Scenario:
     title: str
     sandbox: dict[str, Any]  # SandboxConfig fields
     streams: tuple[str, ...]
-    days: int
+    periods: int
     settings: dict[str, str] = field(default_factory=dict)  # extra OUTREACH_* variables
-
-    @property
-    def first(self) -> date:
-        return self.first_day
 
     @property
     def first_day(self) -> date:
         return date.fromisoformat(self.sandbox["start"][:10])
 
     @property
+    def monthly(self) -> bool:
+        return self.settings.get("OUTREACH_PARTITION_CADENCE") == "monthly"
+
+    @property
     def keys(self) -> list[str]:
-        return [(self.first_day + timedelta(days=i)).isoformat() for i in range(self.days)]
+        first = self.first_day
+        if self.monthly:
+            months = (first.year * 12 + first.month - 1 + i for i in range(self.periods))
+            return [date(m // 12, m % 12 + 1, 1).isoformat() for m in months]
+        return [(first + timedelta(days=i)).isoformat() for i in range(self.periods)]
+
+    def key_of(self, cursor_text: str) -> str:
+        """The partition key of a sandbox cursor (its text starts with ``YYYY-MM-DD``)."""
+        return f"{cursor_text[:7]}-01" if self.monthly else daily_key(cursor_text)
 
 
 @dataclass
@@ -93,6 +106,10 @@ class Measurement:
     @property
     def run_cpu_s(self) -> float:
         return float(self.outcome.get("run_cpu_s", math.nan))
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return float(self.outcome.get("peak_rss_mb", math.nan))
 
     @property
     def run_wall_s(self) -> float:
@@ -135,12 +152,12 @@ def scenarios(scale: float) -> dict[str, Scenario]:
         ),
         "c": Scenario(
             "c",
-            "the same backfill, 100 requests per 10 s window, quota_limit=0.5",
+            "the same backfill, 40 requests per 10 s window, quota_limit=0.5",
             {
                 "records": 0,
                 "sizes": year,
                 "latency_ms": 50.0,
-                "rate_limit": 100,
+                "rate_limit": 40,
                 "rate_window_s": 10.0,
                 **year_range,
             },
@@ -156,6 +173,28 @@ def scenarios(scale: float) -> dict[str, Scenario]:
             ("mailings",),
             365,
             {"OUTREACH_PAGE_SIZE": "1000"},
+        ),
+        # b's API work without most of its Dagster bookkeeping (8,760 partition events),
+        # so that what hiding the latency gains is visible in the wall time.
+        "e": Scenario(
+            "e",
+            "b's year in 12 monthly partitions, 50 ms latency, latency hidden (defaults)",
+            {"records": 0, "sizes": year, "latency_ms": 50.0, **year_range},
+            everything,
+            12,
+            {"OUTREACH_PARTITION_CADENCE": "monthly"},
+        ),
+        "f": Scenario(
+            "f",
+            "the same as e with prefetch and slices off",
+            {"records": 0, "sizes": year, "latency_ms": 50.0, **year_range},
+            everything,
+            12,
+            {
+                "OUTREACH_PARTITION_CADENCE": "monthly",
+                "OUTREACH_PREFETCH_PAGES": "0",
+                "OUTREACH_MAX_CONCURRENT_SLICES": "1",
+            },
         ),
     }
 
@@ -237,7 +276,7 @@ def _compare(
     problems: list[str] = []
     for name, truth in truths.items():
         stream = get_stream(name)
-        landed = check_landed(base, stream, scenario.keys, truth)
+        landed = check_landed(base, stream, scenario.keys, truth, scenario.key_of)
         records += landed.rows
         expected += landed.expected_rows
         problems += [f"{name}: {p}" for p in landed.problems]
@@ -267,10 +306,10 @@ def quota_limit(m: Measurement) -> float:
 
 def target_a(m: Measurement) -> tuple[bool, str]:
     rate = m.records / m.run_cpu_s
-    ok = rate >= BIG_PARTITION_CPU_TARGET and m.usage.peak_rss_mb < BIG_PARTITION_RSS_TARGET_MB
+    ok = rate >= BIG_PARTITION_CPU_TARGET and m.peak_rss_mb < BIG_PARTITION_RSS_TARGET_MB
     return ok, (
         f"{rate:,.0f} records per CPU second (target {BIG_PARTITION_CPU_TARGET:,}); "
-        f"peak RSS {m.usage.peak_rss_mb:,.0f} MB (target < {BIG_PARTITION_RSS_TARGET_MB})"
+        f"peak RSS {m.peak_rss_mb:,.0f} MB (target < {BIG_PARTITION_RSS_TARGET_MB})"
     )
 
 
@@ -315,6 +354,8 @@ TARGETS: dict[str, Callable[[Measurement], tuple[bool, str]]] = {
     "b": target_b,
     "c": target_c,
     "d": target_d,
+    "e": target_b,
+    "f": target_b,
 }
 
 
@@ -332,7 +373,7 @@ def table(measurements: Sequence[Measurement]) -> str:
             f"| {m.scenario.key}: {m.scenario.title} | {m.records:,} | {m.requests:,} "
             f"| {m.minimum:,} | {m.records / max(m.requests, 1):,.0f} | {m.usage.wall_s:.1f} "
             f"| {m.run_wall_s:.1f} | {m.run_cpu_s:.1f} | {m.records / m.run_cpu_s:,.0f} "
-            f"| {m.usage.cpu_s:.1f} | {m.usage.peak_rss_mb:,.0f} | {m.sandbox_cpu_s:.1f} "
+            f"| {m.usage.cpu_s:.1f} | {m.peak_rss_mb:,.0f} | {m.sandbox_cpu_s:.1f} "
             f"| {'yes' if m.ok else 'NO'} |"
         )
     return "\n".join(lines)
@@ -389,7 +430,7 @@ def write_results(text: str) -> None:
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", default="abcd", help="scenarios to run, e.g. 'a' or 'bc'")
+    parser.add_argument("--only", default="abcdef", help="scenarios to run, e.g. 'a' or 'ef'")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies record counts")
     parser.add_argument(
         "--instance",
@@ -409,9 +450,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.argv = list(argv)
     args.settings = dict(item.split("=", 1) for item in args.set)
-    unknown = set(args.only) - set("abcd")
+    unknown = set(args.only) - set("abcdef")
     if unknown or not args.only:
-        parser.error("--only takes letters among a, b, c, d")
+        parser.error("--only takes letters among a, b, c, d, e, f")
     if args.scale <= 0:
         parser.error("--scale must be positive")
     return args
