@@ -259,6 +259,14 @@ def build_stream_asset(
         if len(results) > MAX_PARTITIONS_IN_METADATA:
             nonempty = {r.key: r.rows for r in results if r.rows}
             context.log.info(f"{stream.name}: rows per non-empty partition: {json.dumps(nonempty)}")
+        decoder = stats.decoder
+        if decoder is not None and decoder.refused:
+            context.log.info(
+                f"{stream.name}: {decoder.refused} of {decoder.refused + decoder.decoded} "
+                f"pages went the slower way (json.loads, then conversion) instead of being "
+                f"read straight into Arrow: {json.dumps(decoder.reasons)}; last: "
+                f"{decoder.last_refusal}"
+            )
         if stats.conversion.moved_to_extra:
             context.log.warning(
                 f"{stream.name}: values of an unexpected type were kept in _extra instead of "
