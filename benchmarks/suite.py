@@ -154,12 +154,12 @@ def scenarios(scale: float) -> dict[str, Scenario]:
         ),
         "c": Scenario(
             "c",
-            "the same backfill, 60 requests per 10 s window, quota_limit=0.5",
+            "the same backfill, 80 requests per 10 s window, quota_limit=0.5",
             {
                 "records": 0,
                 "sizes": year,
                 "latency_ms": 50.0,
-                "rate_limit": 60,
+                "rate_limit": 80,
                 "rate_window_s": 10.0,
                 **year_range,
             },
