@@ -194,6 +194,11 @@ class OutreachClient:
             return replace(self._stats)
 
     @property
+    def logger(self) -> LoggerLike:
+        """Where the client logs; helpers of a scan log there too, so one run log has it all."""
+        return self._log
+
+    @property
     def token_store_location(self) -> str:
         return self._tokens.store_location
 

@@ -110,7 +110,7 @@ def fetch_pages(
     scan: Iterator[Page[Any]] = client.iter_pages(stream, start, end, decoder=decoder)
     why_not = _why_not_sliced(client, stream, start, end)
     if why_not is not None or start is None or end is None:  # (None bounds give a reason)
-        _log(client, f"{stream.name}: 1 slice ({why_not}); {_ahead(depth)}")
+        client.logger.info(f"{stream.name}: 1 slice ({why_not}); {_ahead(depth)}")
         yield from prefetch(scan, depth, name=name)
         return
     probed: list[Probed] = []
@@ -121,7 +121,7 @@ def fetch_pages(
         _close(scan)
         raise
     if page is None:
-        _log(client, f"{stream.name}: 1 slice (the scan ended within {len(probed)} pages)")
+        client.logger.info(f"{stream.name}: 1 slice (the scan ended within {len(probed)} pages)")
         return
     plan = plan_slices(
         probed,
@@ -141,8 +141,7 @@ def fetch_pages(
         ]
         sources[0] = _without_ties(sources[0], stream, plan)
     count = max(1, len(plan.bounds))
-    _log(
-        client,
+    client.logger.info(
         f"{stream.name}: {count} slice{'s' * (count > 1)} ({plan.reason}); "
         f"{_ahead(depth)}{' per slice' * (count > 1)}",
     )
@@ -347,11 +346,3 @@ def _ahead(depth: int) -> str:
 def _close(pages: Iterator[Page[Any]]) -> None:
     if isinstance(pages, Generator):
         pages.close()
-
-
-def _log(client: OutreachClient, message: str) -> None:
-    """Through the client's own logger, so the line lands in the run's log like its others.
-
-    The client does not expose its logger; this module belongs to the client package.
-    """
-    client._log.info(message)
