@@ -21,8 +21,7 @@ whenever it cannot guarantee that:
   timestamp or date the vectorized cast rejects (records.py then parses value by value).
 * Unknown attributes or JSON columns that ``read_json`` inferred lossily: a number that
   may have been an integer or a float, a text it read as a timestamp (re-read as text,
-  see below), an object with keys missing in some rows, or ``null`` values whose rows
-  cannot be told from rows without the key (records.py counts both as carrying it).
+  see below), or an object with keys missing in some rows.
 * Anything that is not one object holding a ``data`` array of objects of this stream's
   type with integer ids, and bodies that are not valid UTF-8 (``read_json`` does not check).
 
@@ -38,7 +37,6 @@ which is also much cheaper than letting ``read_json`` parse them.
 
 import functools
 import json
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,7 +77,6 @@ _CASTS: Final[Mapping[FieldType, pa.DataType]] = {
 # Text json.dumps writes between quotes unchanged (ensure_ascii): printable ASCII and DEL,
 # except the quote and the backslash.
 _PLAIN_TEXT: Final = r"^[ !#-\[\]-\x7f]*$"
-_SIMPLE_NAME: Final = re.compile(r"[A-Za-z0-9_-]+")
 _LOSSLESS_LEAVES: Final = frozenset({pa.string(), pa.int64(), pa.bool_(), pa.null()})
 # A to-one relationship object; links and meta members are inferred and never read.
 _TO_ONE: Final = pa.struct(
@@ -259,7 +256,7 @@ def _decode_page(
         if clash is not None:
             extra.append((column, clash))
         arrays.append(ids)
-    extra += _unknown(attributes, plan, body, stats)
+    extra += _unknown(attributes, plan, stats)
     arrays.append(_extra_column(extra, len(items)))
     stamp = pa.scalar(extracted_at.astimezone(UTC), type=_UTC_US)
     arrays.append(pa.repeat(stamp, len(items)))
@@ -392,36 +389,18 @@ def _check_inferred(attributes: dict[str, pa.Array], plan: _Plan) -> None:
 
 
 def _unknown(
-    attributes: dict[str, pa.Array], plan: _Plan, body: bytes, stats: ConversionStats
+    attributes: dict[str, pa.Array], plan: _Plan, stats: ConversionStats
 ) -> list[tuple[str, pa.Array]]:
-    """``_extra`` fragments of the attributes the catalog does not know, counted per name."""
+    """``_extra`` fragments of the attributes the catalog does not know, counted per name
+    as records.py counts them: rows with a value (``null`` and a missing key are alike)."""
     out = []
     for name in sorted(set(attributes) - plan.handled):
         values = attributes[name]
-        present = len(values) - values.null_count
-        if values.null_count and _may_hold_null(body, name):
-            raise _Refused(f"unknown: {name} is null in some rows and absent in others")
-        stats.unknown_attributes[name] = present
-        if present:
+        valued = len(values) - values.null_count
+        stats.unknown_attributes[name] = valued
+        if valued:
             out.append((name, _json_texts(values, name)))
     return out
-
-
-def _may_hold_null(body: bytes, name: str) -> bool:
-    """Whether some object in the body may give ``name`` an explicit ``null``.
-
-    read_json makes ``"name": null`` and a missing key the same null, but records.py counts
-    the first as carrying the attribute. Without the key spelled out followed by ``null``
-    (or spelled with escapes) no row can hold such a null.
-    """
-    if not _SIMPLE_NAME.fullmatch(name):
-        return True
-    spelled = re.compile(b'"' + re.escape(name.encode()) + rb'"\s*:\s*null')
-    escaped = re.compile(
-        rb"\\u00(" + b"|".join(f"{ord(c):02x}".encode() for c in set(name)) + b")",
-        re.IGNORECASE,
-    )
-    return bool(spelled.search(body) or escaped.search(body))
 
 
 # --- JSON text ---------------------------------------------------------------------------

@@ -25,8 +25,9 @@ Columns, in this order:
 Rules for values that do not fit:
 
 * Unknown attributes (not in the catalog) go to ``_extra`` under their own name, so nothing
-  is lost when Outreach adds a field; ``null`` values carry nothing and are not stored, but
-  every unknown name seen is counted in ``ConversionStats.unknown_attributes``.
+  is lost when Outreach adds a field; ``null`` values carry nothing and are not stored.
+  Every unknown name seen is listed in ``ConversionStats.unknown_attributes`` with the
+  number of rows that gave it a value (so an attribute that is always null shows as 0).
 * Wrong-typed values: the typed column gets null for that row and the original value goes
   to ``_extra`` under the field's name; ``ConversionStats.moved_to_extra`` counts them per
   field. No silent coercion: ``"True"`` is not a boolean, ``"us-west"`` is not ``True``,
@@ -112,7 +113,10 @@ class ConversionStats:
     rows: int = 0
     # Wrong-typed values moved to ``_extra``, per field (``relationships.<name>`` for ids).
     moved_to_extra: dict[str, int] = field(default_factory=dict)
-    # Attributes the catalog does not know, with the number of rows carrying each.
+    # Attributes the catalog does not know, with the number of rows giving each a value.
+    # Not the rows carrying the key: ``null`` and a missing key mean the same (Outreach
+    # sends every attribute), and the Arrow fast path (arrow_pages.py) cannot tell them
+    # apart, so counting keys would send every page with such an attribute the slow way.
     unknown_attributes: dict[str, int] = field(default_factory=dict)
     # Clashing attributes that disagreed with their relationship and went to ``_extra``.
     clashes: int = 0
@@ -602,15 +606,13 @@ def _move_unknown(
     extra: list[dict[str, Any] | None],
     stats: ConversionStats,
 ) -> None:
-    present = 0
+    valued = 0
     for i, attributes in enumerate(attrs):
-        if name not in attributes:
-            continue
-        present += 1
-        value = attributes[name]
+        value = attributes.get(name)
         if value is not None:
+            valued += 1
             _put_extra(extra, i, name, value)
-    stats.unknown_attributes[name] = stats.unknown_attributes.get(name, 0) + present
+    stats.unknown_attributes[name] = stats.unknown_attributes.get(name, 0) + valued
 
 
 def _extra_column(extra: list[dict[str, Any] | None]) -> pa.Array:

@@ -306,8 +306,10 @@ UNKNOWN_VALUES = [
     ([{"b": 1}, {"a": 2}, {"b": 3}], False),  # keys missing in some objects
     ([["x", None], [], ["y"]], True),
     (["a", "MISSING", "c"], True),
-    (["a", None, "c"], False),  # null and missing count differently
-    ([None, None, None], False),
+    (["a", None, "c"], True),  # null and missing are alike: neither is a value
+    (["a", None, "MISSING"], True),
+    ([None, None, None], True),
+    ([None, "MISSING", None], True),
     (["2024-01-01T00:00:00.000Z", "2024-01-02T00:00:00.000Z", "MISSING"], True),
     (["2024-01-01", "later", "MISSING"], True),
 ]
@@ -322,15 +324,16 @@ def test_unknown_attributes(values, taken):
     assert same_as_reference(PROSPECTS, page_of(PROSPECTS, rows)) is taken
 
 
-def test_unknown_attribute_null_elsewhere_than_the_attributes_is_refused_to_be_safe():
-    """A ``"zNew": null`` anywhere (here a relationship's meta) may be an attribute's."""
-    rows = [
-        resource(PROSPECTS, 1, {"zNew": "a"}, {"owner": {"meta": {"zNew": None}}}),
-        resource(PROSPECTS, 2, {}),
-    ]
-    assert not same_as_reference(PROSPECTS, body_of(rows))
-    rows[0]["relationships"]["owner"]["meta"] = {"zNew": 1}
-    assert same_as_reference(PROSPECTS, body_of(rows))
+def test_unknown_attribute_counts_rows_with_a_value_on_both_paths():
+    """A new attribute Outreach sends as null on most records keeps the page on the fast path,
+    and both paths list it with the rows that had a value."""
+    rows = [{"zNew": "a"}, {"zNew": None}, {}, {"zAlwaysNull": None}]
+    body = page_of(PROSPECTS, rows)
+    fast = ArrowPageDecoder(PROSPECTS, EXTRACTED_AT).decode(body)
+    assert fast is not None
+    reference = to_record_batch(PROSPECTS, json.loads(body)["data"], EXTRACTED_AT)
+    assert_same(fast.value, reference)
+    assert fast.value[1].unknown_attributes == {"zAlwaysNull": 0, "zNew": 1}
 
 
 def test_timestamp_like_unknown_attribute_is_read_as_text_once_learned():
