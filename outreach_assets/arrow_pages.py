@@ -150,6 +150,12 @@ def _plan(stream: Stream, keep: frozenset[str], as_text: frozenset[str]) -> _Pla
     )
 
 
+def page_read_schema(stream: Stream, keep: frozenset[str] = frozenset()) -> pa.Schema:
+    """The schema ``read_json`` reads a whole page of ``stream`` into: other JSON readers
+    are measured against the same target (``benchmarks/parse_ceiling.py``)."""
+    return _plan(stream, frozenset(keep), frozenset()).read_schema
+
+
 # --- the decoder ---------------------------------------------------------------------------
 
 
