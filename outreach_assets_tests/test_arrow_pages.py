@@ -327,7 +327,7 @@ def test_unknown_attributes(values, taken):
 def test_unknown_attribute_counts_rows_with_a_value_on_both_paths():
     """A new attribute Outreach sends as null on most records keeps the page on the fast path,
     and both paths list it with the rows that had a value."""
-    rows = [{"zNew": "a"}, {"zNew": None}, {}, {"zAlwaysNull": None}]
+    rows: list[dict[str, Any]] = [{"zNew": "a"}, {"zNew": None}, {}, {"zAlwaysNull": None}]
     body = page_of(PROSPECTS, rows)
     fast = ArrowPageDecoder(PROSPECTS, EXTRACTED_AT).decode(body)
     assert fast is not None
