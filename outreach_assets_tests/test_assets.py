@@ -1,5 +1,7 @@
 """Stream assets end to end: Dagster materializations against the sandbox over real HTTP."""
 
+import json
+import logging
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +31,7 @@ from outreach_assets.partitions import build_partitions_def
 from outreach_assets.sandbox import SandboxServer
 from outreach_assets.storage import PartitionResult
 from outreach_assets_tests.test_client_support import sandbox_resource
+from outreach_assets_tests.test_sandbox import DRIFTED, DRIFTING, session_for, walk
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 PARTITIONS = build_partitions_def(START)
@@ -42,7 +45,8 @@ def _resources(sb: SandboxServer, tmp_path: Path) -> dict[str, object]:
     }
 
 
-def _materialize(assets, sb, tmp_path, *, partition=None, first=None, last=None):
+def _materialize(assets, sb, tmp_path, *, partition=None, first=None, last=None, logs=None):
+    """``logs``, when given, receives the run's event log entries (the asset's log lines)."""
     tags = {}
     if first is not None:
         tags = {
@@ -50,13 +54,16 @@ def _materialize(assets, sb, tmp_path, *, partition=None, first=None, last=None)
             "dagster/asset_partition_range_end": last,
         }
     with dg.instance_for_test() as instance:
-        return dg.materialize(
+        result = dg.materialize(
             assets,
             resources=_resources(sb, tmp_path),
             instance=instance,
             partition_key=partition,
             tags=tags,
         )
+        if logs is not None:
+            logs.extend(instance.all_logs(result.run_id))
+        return result
 
 
 def _ids_by_day(sb: SandboxServer, name: str) -> dict[str, set[int]]:
@@ -114,6 +121,45 @@ def test_a_backfill_range_is_one_sweep_split_into_a_file_per_partition(sandbox_f
         )
     dataset = ds.dataset(tmp_path / "data" / "calls")
     assert dataset.count_rows() == 2500
+
+
+def test_values_of_the_wrong_type_land_in_extra_and_are_reported(sandbox_factory, tmp_path):
+    """Outreach's type drift (an integer sent as "1763") loses no record and no value."""
+    day = "2024-01-15"
+    sb = sandbox_factory(sizes={DRIFTING.name: 600}, wrong_type_variants=8, **SANDBOX_RANGE)
+    served = {  # what the sandbox sent for the day, read over HTTP without the client
+        r["id"]: r["attributes"][DRIFTED]
+        for r in walk(session_for(sb), sb, DRIFTING, **{"page[size]": 1000})
+        if r["attributes"][DRIFTING.cursor].startswith(day)
+    }
+    as_text = {rid: v for rid, v in served.items() if isinstance(v, str)}
+    assert 0 < len(as_text) < len(served)
+    logs: list[dg.EventLogEntry] = []
+    result = _materialize(
+        [build_stream_asset(DRIFTING, PARTITIONS)], sb, tmp_path, partition=day, logs=logs
+    )
+    assert result.success
+    rows = pq.read_table(tmp_path / "data" / DRIFTING.name / f"{day}.parquet").to_pylist()
+    assert sorted(r["id"] for r in rows) == sorted(_ids_by_day(sb, DRIFTING.name)[day])
+    assert sorted(served) == sorted(r["id"] for r in rows)
+    for row in rows:
+        extra = json.loads(row["_extra"])  # never null here: sandboxNote is on every record
+        if row["id"] in as_text:
+            assert row[DRIFTED] is None and extra[DRIFTED] == as_text[row["id"]]
+        else:
+            assert row[DRIFTED] == served[row["id"]] and DRIFTED not in extra
+    (event,) = result.asset_materializations_for_node(f"outreach__{DRIFTING.name}")
+    assert event.metadata["values_moved_to__extra"].value == {DRIFTED: len(as_text)}
+    messages = {(e.level, e.user_message) for e in logs}
+    assert any(
+        level == logging.INFO and "pages went the slower way (json.loads" in message
+        for level, message in messages
+    )
+    warning = (
+        f"{DRIFTING.name}: values of an unexpected type were kept in _extra instead of their "
+        f"column: {json.dumps({DRIFTED: len(as_text)})}"
+    )
+    assert (logging.WARNING, warning) in messages
 
 
 def test_full_snapshot_partition_holds_the_whole_table(sandbox_factory, tmp_path):

@@ -31,6 +31,13 @@ OTHER = next(s for s in STREAMS if s.is_incremental and s is not INCREMENTAL)
 EVENTS = next((s for s in STREAMS if {"createdAt", "eventAt"} <= {f.name for f in s.fields}), None)
 PROSPECTS = next((s for s in STREAMS if s.json_type == "prospect"), None)
 BIG_BODIES = next((s for s in STREAMS if any(f.name == "bodyHtml" for f in s.fields)), None)
+# The narrowest stream with an INTEGER attribute, and that attribute: what the sandbox's
+# wrong_type_variants sends as a decimal string.
+DRIFTING = min(
+    (s for s in STREAMS if any(f.type is FieldType.INTEGER for f in s.fields)),
+    key=lambda s: len(s.fields),
+)
+DRIFTED = next(f.name for f in DRIFTING.fields if f.type is FieldType.INTEGER)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -696,6 +703,43 @@ def test_same_seed_same_data_and_different_seed_different_data(sandbox_factory):
         assert first.truth(stream.name) == second.truth(stream.name)
     assert page(first, INCREMENTAL) != page(other, INCREMENTAL)
     assert first.truth(INCREMENTAL.name) != other.truth(INCREMENTAL.name)
+
+
+def test_wrong_type_variants_send_an_integer_as_its_decimal_string(sandbox_factory):
+    def served(wrong: int) -> dict[int, dict[str, Any]]:
+        sb = sandbox_factory(sizes={DRIFTING.name: 200}, wrong_type_variants=wrong)
+        records = walk(session_for(sb), sb, DRIFTING, **{"page[size]": 1000})
+        return {r["id"]: r["attributes"] for r in records}
+
+    plain, drifted, everything = served(0), served(8), served(32)
+    as_text = {rid for rid, a in drifted.items() if isinstance(a[DRIFTED], str)}
+    assert 0 < len(as_text) < len(drifted)  # 8 of 32 variants: about a quarter
+    assert not any(isinstance(a[DRIFTED], str) for a in plain.values())
+    assert all(isinstance(a[DRIFTED], str) for a in everything.values())
+    for rid, attributes in drifted.items():
+        original = plain[rid][DRIFTED]
+        expected = str(original) if rid in as_text else original
+        # nothing else changes, and the text is the very number the record has without drift
+        assert attributes == {**plain[rid], DRIFTED: expected}
+
+
+def test_drifted_values_still_filter_and_sort_as_numbers(sandbox_factory):
+    sb = sandbox_factory(sizes={DRIFTING.name: 200}, wrong_type_variants=8)
+    session = session_for(sb)
+    ordered = walk(session, sb, DRIFTING, sort=DRIFTED, **{"page[size]": 1000})
+    keys = [(int(r["attributes"][DRIFTED]), r["id"]) for r in ordered]
+    assert keys == sorted(keys) and len(keys) == 200
+    text = next(v for r in ordered if isinstance(v := r["attributes"][DRIFTED], str))
+    matching = walk(session, sb, DRIFTING, **{f"filter[{DRIFTED}]": text})
+    assert {r["id"] for r in matching} == {rid for n, rid in keys if n == int(text)}
+
+
+def test_wrong_type_variants_is_a_fixed_share_of_the_variants():
+    for wrong in (-1, 33):
+        with pytest.raises(ValueError, match="wrong_type_variants"):
+            SandboxConfig(wrong_type_variants=wrong)
+    with pytest.raises(ValueError, match="fixed when the server starts"):
+        SandboxConfig().replace(wrong_type_variants=1)
 
 
 # --- harness -------------------------------------------------------------------------------

@@ -11,10 +11,15 @@ from typing import Any
 from outreach_assets.sandbox.isotime import parse_ms, within_key_range
 
 RESET_HEADER_FORMS = ("epoch", "seconds", "none")
+# Attribute bodies are shared: every record takes one of this many seeded variants
+# (sandbox/data.py), so data knobs that vary attributes count variants, not records.
+VARIANTS = 32
 
 # The data is generated once from these, so changing them on a running server would make
 # the served records disagree with `truth`; a new server is the honest way to change them.
-DATA_FIELDS = frozenset({"seed", "records", "sizes", "start", "end", "refresh_token"})
+DATA_FIELDS = frozenset(
+    {"seed", "records", "sizes", "start", "end", "refresh_token", "wrong_type_variants"}
+)
 
 
 def _default_error_rate() -> dict[int, float]:
@@ -23,13 +28,21 @@ def _default_error_rate() -> dict[int, float]:
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    """Everything a sandbox run can vary; see the sandbox contract for each field's meaning."""
+    """Everything a sandbox run can vary: the comments below and README.md's "The sandbox"
+    section say what each field does; `outreach-api.md` says what the real API does."""
 
     seed: int = 0
     records: int = 100
     sizes: dict[str, int] = field(default_factory=dict)
     start: str = "2023-01-01T00:00:00Z"
     end: str = "2024-01-01T00:00:00Z"
+    # What Outreach sends does not always have the type a schema says (outreach-api.md 5.5
+    # item 7), and the client must keep such values rather than fail or coerce them. In this
+    # many of the VARIANTS attribute variants, the stream's drift attribute (its first
+    # INTEGER attribute not spliced per record, see StreamData.drifted) is sent as its
+    # decimal string, "1763" instead of 1763, so about wrong_type_variants/VARIANTS of the
+    # records carry it. Streams without such an attribute are unaffected.
+    wrong_type_variants: int = 0
     client_id: str = "sandbox-client-id"
     # Sandbox values, but still kept out of reprs so the habit holds everywhere.
     client_secret: str = field(default="sandbox-client-secret", repr=False)
@@ -71,6 +84,8 @@ class SandboxConfig:
             raise ValueError(f"reset_header must be one of {RESET_HEADER_FORMS}")
         if self.rate_limit < 1 or self.rate_window_s <= 0:
             raise ValueError("rate_limit must be >= 1 and rate_window_s > 0")
+        if not 0 <= self.wrong_type_variants <= VARIANTS:
+            raise ValueError(f"wrong_type_variants must be between 0 and {VARIANTS}")
         if self.page_size_max < 1:
             raise ValueError("page_size_max must be >= 1")
         probabilities = [self.drop_rate, self.truncate_rate, *self.error_rate.values()]

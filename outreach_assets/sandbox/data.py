@@ -4,8 +4,8 @@ A million prospects must fit without a million dicts, so a record is only its id
 position), its cursor and companion timestamps (``array('q')``), a revision counter and a
 packed sorted index of (cursor, id) keys. Everything else is derived: the attribute body
 comes from one of ``VARIANTS`` seeded variants chosen by hashing (id, revision), and the
-relationship ids from cheap integer arithmetic on the id. Same seed, sizes and date range
-give the same records.
+relationship ids from cheap integer arithmetic on the id. Same seed, sizes, date range and
+``wrong_type_variants`` give the same records.
 """
 
 import json
@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from outreach_assets.catalog import FieldType, Stream
-from outreach_assets.sandbox.config import SandboxConfig
+from outreach_assets.sandbox.config import VARIANTS, SandboxConfig
 from outreach_assets.sandbox.isotime import MAX_ID, format_ms, pack_key, parse_ms
 from outreach_assets.sandbox.values import field_value
 
-VARIANTS = 32
 # One attribute the catalog does not know, on every record, so the client's "unknown
 # attributes are kept" path is exercised.
 EXTRA_ATTRIBUTE = "sandboxNote"
@@ -76,7 +75,7 @@ class Variant:
     """One pre-built attribute body shared by every record that hashes to it."""
 
     values: dict[str, Any]  # attribute -> JSON value (spliced attributes excluded)
-    comparable: dict[str, Any]  # same, timestamps as ms, for filters and sorts
+    comparable: dict[str, Any]  # same, timestamps as ms, drifted ones as numbers: for filters
     json_fragment: str  # `"a":1,"b":"x"` without braces
 
 
@@ -113,6 +112,7 @@ class StreamData:
         end_ms: int,
         target_sizes: dict[str, int],
         to_many: tuple[ToMany, ...] = (),
+        wrong_type_variants: int = 0,
     ) -> None:
         if size > MAX_ID:
             raise ValueError(f"at most {MAX_ID} records per stream")
@@ -132,6 +132,8 @@ class StreamData:
         self.to_many = to_many
         self.echoed = self._echoed_relationship()
         self.spliced = self._spliced_fields()
+        self.drifted = self._drift_attribute()
+        self.wrong_type_variants = wrong_type_variants
         self._variant_salt = rng.randrange(1 << 30)
         self.variants = [
             self._make_variant(random.Random(f"{seed}:{stream.name}:v{v}"), v, start_ms, end_ms)
@@ -159,6 +161,22 @@ class StreamData:
             out.add(f"{self.echoed.name}Id")
         return frozenset(out)
 
+    def _drift_attribute(self) -> str | None:
+        """The one attribute ``wrong_type_variants`` sends with the wrong JSON type.
+
+        An INTEGER because its decimal string is the plainest drift (nothing about the
+        number is lost, only its type); one that lives in the shared variant, since a
+        spliced value is rendered per record and a drifted variant could not carry it.
+        """
+        return next(
+            (
+                f.name
+                for f in self.stream.fields
+                if f.type is FieldType.INTEGER and f.name not in self.spliced
+            ),
+            None,
+        )
+
     def _make_variant(self, rng: random.Random, v: int, start_ms: int, end_ms: int) -> Variant:
         values = {
             f.name: field_value(f, rng, start_ms, end_ms)
@@ -173,6 +191,11 @@ class StreamData:
             name: parse_ms(value) if self.field_types.get(name) is FieldType.TIMESTAMP else value
             for name, value in values.items()
         }
+        if self.drifted is not None and v < self.wrong_type_variants:
+            # Drawn as an integer and only sent as text, so every other value is the same
+            # with or without drift, and `comparable` keeps the number: only the JSON type
+            # drifts, the server still knows the value, so filters and sorts stay numeric.
+            values[self.drifted] = str(values[self.drifted])
         fragment = json.dumps(values, separators=(",", ":"))[1:-1]
         return Variant(values, comparable, fragment)
 
@@ -309,6 +332,7 @@ class DataStore:
         self._by_path = {s.path: s for s in streams}
         self._sizes = {s.name: config.size_of(s.name) for s in streams}
         self._seed = config.seed
+        self._wrong_type_variants = config.wrong_type_variants
         self._start_ms, self._end_ms = config.start_ms, config.end_ms
         self._targets = {s.json_type: self._sizes[s.name] for s in streams}
         self._built: dict[str, StreamData] = {}
@@ -335,6 +359,7 @@ class DataStore:
                         for r in stream.relationships
                     },
                     to_many=self._to_many(stream),
+                    wrong_type_variants=self._wrong_type_variants,
                 )
                 self._built[stream.name] = data
             return data
