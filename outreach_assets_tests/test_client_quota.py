@@ -1,5 +1,7 @@
 """Rate-limit headers, quota pacing and 429 handling, against the sandbox over HTTP."""
 
+import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -7,7 +9,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from outreach_assets.client import OutreachRateLimitError, parse_rate_limit_headers
+from outreach_assets.client import OutreachError, OutreachRateLimitError, parse_rate_limit_headers
+from outreach_assets.client.errors import ScanCancelled
 from outreach_assets.client.quota import parse_retry_after
 from outreach_assets_tests.test_client_support import (
     INCREMENTAL,
@@ -17,6 +20,7 @@ from outreach_assets_tests.test_client_support import (
     make_client,
     scan_ids,
 )
+from outreach_assets_tests.test_prefetch import _wait_until
 
 NOW = 1_700_000_000.0
 
@@ -156,3 +160,50 @@ def test_429_beyond_the_wait_budget_is_a_clear_error(sandbox_factory, tmp_path):
     assert f"/api/v2/{INCREMENTAL.path}" in message
     assert "max_rate_limit_wait_s=0.5" in message
     assert err.value.status == 429
+
+
+# --- cancelling a scan ------------------------------------------------------------------------
+
+
+def test_cancel_ends_a_quota_wait_in_a_fetching_thread_at_once(sandbox_factory, tmp_path):
+    sb = sandbox_factory(sizes={INCREMENTAL.name: 30}, rate_limit=1, rate_window_s=600.0)
+    logger, cancel = ListLogger(), threading.Event()
+    client = make_client(sb, tmp_path, logger)
+    pages = client.iter_pages(INCREMENTAL, page_size=10, cancel=cancel)
+    next(pages)  # the window's only request: page 2 must wait ~600 s for the next window
+    raised: list[BaseException] = []
+
+    def fetch_page_2() -> None:  # as a prefetching thread would
+        try:
+            next(pages)
+        except BaseException as exc:
+            raised.append(exc)
+
+    fetcher = threading.Thread(target=fetch_page_2, daemon=True)
+    fetcher.start()
+    _wait_until(lambda: logger.matching("quota_limit=1 of 1/window reached (1 used"))
+    cancel.set()
+    fetcher.join(timeout=5.0)  # without cancelling: ~600 s
+
+    assert not fetcher.is_alive()
+    (error,) = raised
+    assert isinstance(error, ScanCancelled) and isinstance(error, OutreachError)
+    assert "during a quota wait" in str(error)
+    (line,) = [r for r in logger.records if "scan stopped" in r[1]]
+    assert line[0] == "info"
+    waited = r"\(0\.\d s of 60\d\.\d s waited\)"
+    stopped = rf"{INCREMENTAL.name}: scan stopped during a quota wait {waited} after page 1"
+    assert re.fullmatch(stopped, line[1]), line[1]
+    assert sb.stats.api_requests == 1
+    assert client.stats.rate_limit_waits == 1
+    assert 0 < client.stats.waited_s < 5.0  # the time actually waited, not the 600 s planned
+
+
+def test_a_cancelled_scan_sends_no_request(sandbox_factory, tmp_path):
+    sb = sandbox_factory(sizes={INCREMENTAL.name: 5})
+    cancel = threading.Event()
+    cancel.set()
+    client = make_client(sb, tmp_path)
+    with pytest.raises(ScanCancelled, match=f"stream {INCREMENTAL.name!r}: scan cancelled before"):
+        next(client.iter_pages(INCREMENTAL, cancel=cancel))
+    assert sb.stats.api_requests == 0

@@ -4,17 +4,18 @@ The generic helper is tested with plain generators where only its own behaviour 
 everything about scans goes over real HTTP to the sandbox.
 """
 
+import re
 import signal
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from outreach_assets.catalog import get_stream
-from outreach_assets.client import OutreachAPIError, Page
+from outreach_assets.client import OutreachAPIError, Page, http
 from outreach_assets.client.prefetch import Prefetcher, prefetch
 from outreach_assets.client.slices import fetch_pages
 from outreach_assets_tests.test_client_support import ListLogger, ResponseLog, make_client
@@ -169,6 +170,120 @@ def test_ctrl_c_while_waiting_for_a_page_stops_the_thread(sandbox_factory, tmp_p
     assert _fetching_threads() == []
 
 
+# --- a stopped scan does not wait out its quota, 429 or backoff wait -----------------------
+
+WINDOW_S = 600.0  # a wait no test could sit out: only cancelling ends it in time
+
+
+def _close_within(pages: Generator[Page, None, None], limit_s: float = 5.0) -> float:
+    """Close ``pages`` from a helper thread and return how long it took; fail after
+    ``limit_s`` instead of hanging while a fetching thread sleeps out its wait."""
+    errors: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            pages.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    started = time.monotonic()
+    closer = threading.Thread(target=close, name="test-closer", daemon=True)
+    closer.start()
+    closer.join(timeout=limit_s)
+    assert not closer.is_alive(), f"closing still blocked after {limit_s} s"
+    assert errors == []
+    return time.monotonic() - started
+
+
+def _slices(logger: ListLogger) -> int:
+    """How many slices the scan's plan said (its one log line)."""
+    (line,) = [m for m in logger.matching("calls: ") if " slice" in m]
+    found = re.match(r"calls: (\d+) slices? \(", line)
+    assert found, line
+    return int(found.group(1))
+
+
+# records, rate limit (= pages before the wait), max_concurrent_slices
+QUOTA_CASES = {
+    "one-scan": (50, 2, 1),  # prefetched: page 3 waits
+    "probe": (50, 2, 4),  # sliceable, still probing: the probe's next page waits
+    "slices": (1000, 3, 4),  # sliced after the 3 probed pages: every slice waits
+}
+
+
+@pytest.mark.parametrize("case", list(QUOTA_CASES))
+def test_closing_during_a_quota_wait_ends_the_wait_and_every_thread_at_once(
+    sandbox_factory, tmp_path, case
+):
+    records, rate_limit, max_slices = QUOTA_CASES[case]
+    sb = sandbox_factory(
+        sizes={"calls": records}, rate_limit=rate_limit, rate_window_s=WINDOW_S, latency_ms=20
+    )
+    logger = ListLogger()
+    client = make_client(sb, tmp_path, logger, page_size=10, max_concurrent_slices=max_slices)
+    pages = fetch_pages(client, CALLS, START, END)
+    taken = rate_limit  # the window's whole quota: the next request waits ~WINDOW_S
+    for _ in range(taken):
+        next(pages)
+    waiting = _slices(logger) if case == "slices" else 1  # (the probe logs no plan yet)
+    assert waiting > 1 or case != "slices"
+    _wait_until(lambda: len(logger.matching(f"quota_limit=1 of {rate_limit}/window")) == waiting)
+    assert len(_fetching_threads()) == waiting
+
+    assert _close_within(pages) < 2.0
+    assert _fetching_threads() == []
+    assert sb.stats.api_requests == taken  # nothing sent after the stop
+    stopped = [r for r in logger.records if "scan stopped during a quota wait" in r[1]]
+    assert len(stopped) == waiting and {level for level, _ in stopped} == {"info"}
+    assert not [r for r in logger.records if r[0] == "error"]
+    assert client.stats.rate_limit_waits == waiting
+    assert client.stats.waited_s < 2.0 * waiting  # what was waited, not the window
+
+
+def _backoff_at_its_ceiling(attempt: int, base_s: float, cap_s: float) -> float:
+    return min(cap_s, base_s * 2 ** (attempt - 1))
+
+
+# what the waiting thread logs before its wait, and how it says it stopped
+BACKOFF_CASES = {
+    503: ("calls: GET /api/v2/calls failed (HTTP 503", "during a retry backoff"),
+    429: ("calls: HTTP 429 rateLimitExceeded", "during the wait after an HTTP 429"),
+}
+
+
+@pytest.mark.parametrize("status", list(BACKOFF_CASES))
+def test_closing_during_a_retry_backoff_or_a_429_wait_ends_it_at_once(
+    sandbox_factory, tmp_path, monkeypatch, status
+):
+    waiting, stopped = BACKOFF_CASES[status]
+    # Full jitter could draw a backoff short enough to hide a join that waits it out.
+    monkeypatch.setattr(http, "backoff_delay", _backoff_at_its_ceiling)
+    sb = sandbox_factory(sizes={"calls": 50}, rate_window_s=WINDOW_S)  # 429: Retry-After ~600
+    logger, responses = ListLogger(), ResponseLog()
+    client = make_client(
+        sb,
+        tmp_path,
+        logger,
+        session=responses.session(),
+        page_size=10,
+        max_concurrent_slices=1,
+        retry_backoff_s=WINDOW_S,
+        max_backoff_s=WINDOW_S,
+    )
+    pages = fetch_pages(client, CALLS, START, END)
+    next(pages)
+    _wait_until(lambda: len(responses.api()) == 2)  # page 2 is in, page 3 not asked for
+    sb.fail_next(1, status)
+    next(pages)  # page 3 is asked for, refused, and waited for
+    _wait_until(lambda: logger.matching(waiting))
+
+    assert _close_within(pages) < 2.0
+    assert _fetching_threads() == []
+    assert [r.status for r in responses.api()] == [200, 200, status]
+    (line,) = [r for r in logger.records if "scan stopped" in r[1]]
+    assert line[0] == "info" and stopped in line[1]
+
+
 # --- the helper on its own --------------------------------------------------------------
 
 
@@ -260,3 +375,46 @@ def test_logs_say_prefetch_is_on_for_snapshots(sandbox_factory, tmp_path):
     pages = list(fetch_pages(client, get_stream("duties")))
     assert sum(len(p.records) for p in pages) == 30
     assert logger.matching("duties: 1 slice (full snapshot: no cursor to slice on); prefetching")
+
+
+def _waits_for_cancel(
+    cancel: threading.Event, waiting: threading.Event, saw: list[bool]
+) -> Iterator[int]:
+    """A source whose second item waits like a quota wait that only ``cancel`` cuts short."""
+    yield 1
+    waiting.set()
+    saw.append(cancel.wait(5.0))
+    yield 2
+
+
+def _via_prefetcher(source: Iterator[int], cancel: threading.Event) -> Generator[int, None, None]:
+    with Prefetcher([source], 1, name="test-prefetch", cancel=cancel) as items:
+        yield from items
+
+
+def _via_helper(source: Iterator[int], cancel: threading.Event) -> Generator[int, None, None]:
+    return prefetch(source, 1, name="test-prefetch", cancel=cancel)
+
+
+@pytest.mark.parametrize("wrap", [_via_prefetcher, _via_helper], ids=["Prefetcher", "prefetch"])
+def test_closing_sets_the_cancel_signal_before_joining(
+    wrap: Callable[[Iterator[int], threading.Event], Generator[int, None, None]],
+):
+    cancel, waiting = threading.Event(), threading.Event()
+    saw: list[bool] = []
+    items = wrap(_waits_for_cancel(cancel, waiting, saw), cancel)
+    assert next(items) == 1
+    assert waiting.wait(2.0)  # the producer is in its wait for item 2
+    started = time.monotonic()
+    items.close()
+    assert time.monotonic() - started < 1.0
+    assert saw == [True]  # the wait ended because the signal was set, before the join
+    assert _fetching_threads("test-prefetch") == []
+
+
+def test_a_prefetcher_read_to_its_end_leaves_the_cancel_signal_clear():
+    # fetch_pages' probe shares the signal with a scan that goes on after its Prefetcher.
+    cancel = threading.Event()
+    with Prefetcher([iter([1, 2])], 1, name="test-prefetch", cancel=cancel) as items:
+        assert list(items) == [1, 2]
+    assert not cancel.is_set()

@@ -12,6 +12,7 @@ from outreach_assets.client.errors import (
     OutreachConfigError,
     OutreachError,
     OutreachRateLimitError,
+    ScanCancelled,
 )
 from outreach_assets.client.http import ClientStats, OutreachClient, Page
 from outreach_assets.client.log import LoggerLike
@@ -43,6 +44,7 @@ __all__ = [
     "OutreachRateLimitError",
     "Page",
     "RateLimitInfo",
+    "ScanCancelled",
     "StoredToken",
     "TokenResponse",
     "TokenStore",

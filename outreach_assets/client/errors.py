@@ -52,3 +52,11 @@ class OutreachAPIError(OutreachError):
 
 class OutreachRateLimitError(OutreachAPIError):
     """Waiting for the quota window took longer than ``max_rate_limit_wait_s`` allows."""
+
+
+class ScanCancelled(OutreachError):
+    """The scan's ``cancel`` event was set: it stopped at a wait, or before its next request.
+
+    Raised so that a stopped scan can never pass for a finished one; the fetching threads of
+    ``slices.fetch_pages`` drop it, since their consumer is already gone.
+    """

@@ -13,6 +13,10 @@ A caller that turns pages into something else (Arrow batches) can hand ``iter_pa
 becomes a list of dicts. A body it refuses goes through ``json.loads`` and the decoder's own
 conversion of the parsed records, so every body is still validated (cut short or unparsable
 is retried) and ``links.next`` is followed with the same checks either way.
+
+A scan run in a background thread (``slices.fetch_pages``) is handed a ``cancel`` event: its
+waits (for quota, after a 429, before a retry) wait on that event instead of sleeping, so a
+consumer that stops ends them at once rather than joining a thread that sleeps out the window.
 """
 
 import json
@@ -31,6 +35,7 @@ from outreach_assets.client.errors import (
     OutreachAPIError,
     OutreachAuthError,
     OutreachRateLimitError,
+    ScanCancelled,
 )
 from outreach_assets.client.log import LoggerLike, default_logger, redact
 from outreach_assets.client.oauth import REAUTHORIZE_HOWTO, TokenEndpoint
@@ -75,7 +80,7 @@ class ClientStats:
     records: int = 0
     retries: int = 0  # retries after 5xx / transport / body failures (not 429 or 401)
     rate_limit_waits: int = 0  # quota waits and 429 waits
-    waited_s: float = 0.0
+    waited_s: float = 0.0  # time actually spent in them (a cancelled wait counts what it took)
     token_refreshes: int = 0  # access tokens minted by this client
     page_size_reductions: int = 0
 
@@ -159,6 +164,7 @@ class _Scan:
     waited_s: float = 0.0
     reported_at: float = field(default_factory=time.monotonic)
     reported_pages: int = 0
+    cancel: threading.Event = field(default_factory=threading.Event)  # see ``iter_pages``
 
 
 class OutreachClient:
@@ -245,6 +251,7 @@ class OutreachClient:
         *,
         page_size: int | None = None,
         decoder: None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[Page[None]]: ...
 
     @overload
@@ -256,6 +263,7 @@ class OutreachClient:
         *,
         page_size: int | None = None,
         decoder: PageDecoder[T],
+        cancel: threading.Event | None = None,
     ) -> Iterator[Page[T]]: ...
 
     def iter_pages(
@@ -266,17 +274,28 @@ class OutreachClient:
         *,
         page_size: int | None = None,
         decoder: PageDecoder[T] | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[Page[T]] | Iterator[Page[None]]:
         """Every page of ``stream`` (records with ``start <= cursor <= end`` if incremental).
 
         Follows ``links.next`` until there is none. Records updated during the scan may show
         up twice (keyset pagination); callers dedupe on ``id``. With a ``decoder``, every
         page carries its value in ``Page.decoded`` (see :class:`PageDecoder`).
+
+        Setting ``cancel`` (from any thread) stops the scan: a wait for quota, after a 429 or
+        before a retry ends at once, no further request is sent, and the generator raises
+        :class:`ScanCancelled`. A request already on the wire is not cut short: it ends
+        within ``request_timeout_s`` (per connect and per read), like any other.
         """
         if page_size is not None:
             check_field("page_size", page_size)
         size = min(page_size or self.settings.page_size, stream.max_page_size, MAX_PAGE_SIZE)
-        scan = _Scan(stream.name, size, min(self.settings.min_page_size, size))
+        scan = _Scan(
+            stream.name,
+            size,
+            min(self.settings.min_page_size, size),
+            cancel=cancel if cancel is not None else threading.Event(),
+        )
         url: str | None = first_page_url(self.settings.api_base_url, stream, size, start, end)
         while url is not None:
             if (page_size_of(url) or 0) > scan.page_size:
@@ -344,6 +363,8 @@ class OutreachClient:
         waited = 0.0
         refused = False  # the previous response was a 401
         while True:
+            if scan.cancel.is_set():
+                raise self._stopped(scan, f"before GET {url_path(url)}")
             waited += self._wait_for_quota(scan, url, waited)
             token, result = self._attempt(scan, url)
             if isinstance(result, str):
@@ -432,7 +453,7 @@ class OutreachClient:
         )
         with self._stats_lock:
             self._stats.retries += 1
-        time.sleep(delay)
+        self._pause(scan, delay, "a retry backoff")
         return failures
 
     def _shrink(self, url: str, scan: _Scan, status: int) -> str:
@@ -456,7 +477,7 @@ class OutreachClient:
         while (wait := self._limiter.try_acquire()) is not None:
             self._check_wait_budget(scan, url, waited + total + wait.seconds, wait.reason)
             self._log.info(f"{scan.stream}: {wait.reason}")
-            self._sleep_counted(scan, wait.seconds)
+            self._sleep_counted(scan, wait.seconds, "a quota wait")
             total += wait.seconds
         return total
 
@@ -484,7 +505,7 @@ class OutreachClient:
             f"{scan.stream}: {reason} on GET {url_path(url)}; waiting {delay:.1f} s ({source})"
         )
         self._limiter.pause_until(now + delay)
-        self._sleep_counted(scan, delay)
+        self._sleep_counted(scan, delay, "the wait after an HTTP 429")
         return delay
 
     def _check_wait_budget(self, scan: _Scan, url: str, total: float, reason: str) -> None:
@@ -498,9 +519,31 @@ class OutreachClient:
                 url_path=url_path(url),
             )
 
-    def _sleep_counted(self, scan: _Scan, seconds: float) -> None:
-        self._count(scan, waited_s=seconds)
-        time.sleep(seconds)
+    def _sleep_counted(self, scan: _Scan, seconds: float, during: str) -> None:
+        """A rate-limit wait, counted as what it really took (a cancelled one is shorter)."""
+        started = time.monotonic()
+        try:
+            self._pause(scan, seconds, during)
+        finally:
+            self._count(scan, waited_s=time.monotonic() - started)
+
+    def _pause(self, scan: _Scan, seconds: float, during: str) -> None:
+        """Wait ``seconds``, or raise ``ScanCancelled`` as soon as the scan's cancel is set.
+
+        Never ``time.sleep``: these waits run in fetching threads that ``Prefetcher.close``
+        joins, and a sleep there holds a terminated run for up to the whole quota window
+        (in the main thread, ``Event.wait`` is still interrupted by signals like a sleep).
+        """
+        started = time.monotonic()
+        if scan.cancel.wait(seconds):
+            took = time.monotonic() - started
+            raise self._stopped(scan, f"during {during} ({took:.1f} s of {seconds:.1f} s waited)")
+
+    def _stopped(self, scan: _Scan, where: str) -> ScanCancelled:
+        """Log the stop in one info line: it is how a terminated run ends, not an error (the
+        fetching thread that raises the exception drops it, so no traceback is printed)."""
+        self._log.info(f"{scan.stream}: scan stopped {where} after page {scan.pages}")
+        return ScanCancelled(f"stream {scan.stream!r}: scan cancelled {where}")
 
     # --- errors ----------------------------------------------------------------------------
 

@@ -15,6 +15,11 @@ finishes the item it is fetching, closes its source in its own thread and ends; 
 returns only once every producer thread has ended, so no thread outlives the iteration.
 Producers are daemon threads all the same: one whose consumer was forgotten without being
 closed must not keep the process alive.
+
+"Finishes the item it is fetching" must not mean "sleeps out an hour-long quota wait": a
+source that waits (``OutreachClient.iter_pages``) takes a ``cancel`` event, and closing
+sets it before joining, so the wait ends at once (a signal would not reach these threads:
+only the main thread gets them).
 """
 
 import threading
@@ -130,9 +135,19 @@ class Prefetcher(Generic[T]):
 
     Use as a context manager: the threads start on entry, and leaving the block (normally,
     by an exception, or because the generator holding it was closed) stops and joins them.
+
+    ``cancel`` is the sources' stop signal (the event their ``iter_pages`` calls were given),
+    set on closing before the end; see :meth:`close`.
     """
 
-    def __init__(self, sources: Sequence[Iterator[T]], depth: int = 1, *, name: str) -> None:
+    def __init__(
+        self,
+        sources: Sequence[Iterator[T]],
+        depth: int = 1,
+        *,
+        name: str,
+        cancel: threading.Event | None = None,
+    ) -> None:
         if depth < 1:
             raise ValueError(f"prefetch depth must be at least 1 (got {depth})")
         if not sources:
@@ -148,6 +163,8 @@ class Prefetcher(Generic[T]):
             for index, source in enumerate(sources)
         ]
         self._started = False
+        self._cancel = cancel
+        self._finished = False  # the consumer took every item and the end
 
     def __enter__(self) -> "Prefetcher[T]":
         self._started = True
@@ -171,9 +188,19 @@ class Prefetcher(Generic[T]):
                 raise item.error
             yield item
             del item  # not kept alive while waiting for the next one
+        self._finished = True
 
     def close(self) -> None:
-        """Stop the producers and wait for them; each finishes at most the item in hand."""
+        """Stop the producers and wait for them; each finishes at most the item in hand.
+
+        Unless the consumer took everything (then every producer has ended already, and a
+        ``cancel`` shared with a scan that goes on, like the probe's in ``slices``, must stay
+        clear), ``cancel`` is set first: a source waiting for quota or a retry ends that wait
+        at once instead of holding the join. A request in flight is not cut short; it ends
+        within the client's request timeout.
+        """
+        if self._cancel is not None and not self._finished:
+            self._cancel.set()
         self._buffer.stop()
         for thread in self._threads:
             if thread.is_alive():
@@ -181,11 +208,20 @@ class Prefetcher(Generic[T]):
 
 
 def prefetch(
-    source: Iterator[T], depth: int = 1, *, name: str = "prefetch"
+    source: Iterator[T],
+    depth: int = 1,
+    *,
+    name: str = "prefetch",
+    cancel: threading.Event | None = None,
 ) -> Generator[T, None, None]:
-    """``source``'s items, fetched up to ``depth`` ahead in a thread; ``depth=0``: inline."""
+    """``source``'s items, fetched up to ``depth`` ahead in a thread; ``depth=0``: inline.
+
+    Closing early sets ``cancel`` (the source's stop signal) before joining the thread.
+    Inline, nothing is set: the source's waits run in the consumer's own thread, where
+    signals interrupt them and closing this generator closes the source.
+    """
     if depth == 0:
-        yield from source  # closing this generator closes the source too
+        yield from source
         return
-    with Prefetcher([source], depth, name=name) as ahead:
+    with Prefetcher([source], depth, name=name, cancel=cancel) as ahead:
         yield from ahead

@@ -35,6 +35,7 @@ cursor (the sweep) and dedupe on id (the store) need no more than that.
 """
 
 import math
+import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -103,20 +104,25 @@ def fetch_pages(
     Prefetched ``prefetch_pages`` ahead and, where the first pages predict enough pages and
     a consumer faster than the API, fetched in concurrent slices; page order across slices
     is arrival order (see the module text). Closing the iterator early stops and joins
-    every fetching thread.
+    every fetching thread at once, even one waiting out the quota window: every scan here
+    shares one ``cancel`` event that closing sets (only a request in flight runs on, up to
+    the request timeout).
     """
     settings = client.settings
     depth, name = settings.prefetch_pages, f"outreach-fetch-{stream.name}"
-    scan: Iterator[Page[Any]] = client.iter_pages(stream, start, end, decoder=decoder)
+    cancel = threading.Event()
+    scan: Iterator[Page[Any]] = client.iter_pages(
+        stream, start, end, decoder=decoder, cancel=cancel
+    )
     why_not = _why_not_sliced(client, stream, start, end)
     if why_not is not None or start is None or end is None:  # (None bounds give a reason)
         client.logger.info(f"{stream.name}: 1 slice ({why_not}); {_ahead(depth)}")
-        yield from prefetch(scan, depth, name=name)
+        yield from prefetch(scan, depth, name=name, cancel=cancel)
         return
     probed: list[Probed] = []
     consumed: list[float] = []
     try:
-        page = yield from _probe(scan, stream, probed, consumed, name)
+        page = yield from _probe(scan, stream, probed, consumed, name=name, cancel=cancel)
     except BaseException:  # closed (or thrown into) while the consumer had a probed page
         _close(scan)
         raise
@@ -136,7 +142,9 @@ def fetch_pages(
         _close(scan)
         cursor = stream.cursor or ""
         sources = [
-            _bounded(client.iter_pages(stream, lo, hi, decoder=decoder), cursor, _ms(hi))
+            _bounded(
+                client.iter_pages(stream, lo, hi, decoder=decoder, cancel=cancel), cursor, _ms(hi)
+            )
             for lo, hi in plan.bounds
         ]
         sources[0] = _without_ties(sources[0], stream, plan)
@@ -145,7 +153,7 @@ def fetch_pages(
         f"{stream.name}: {count} slice{'s' * (count > 1)} ({plan.reason}); "
         f"{_ahead(depth)}{' per slice' * (count > 1)}",
     )
-    with Prefetcher(sources, depth, name=name) as ahead:
+    with Prefetcher(sources, depth, name=name, cancel=cancel) as ahead:
         yield page  # the slices are already fetching while it is converted
         del page  # the consumer is done with it
         yield from ahead
@@ -156,21 +164,28 @@ def _probe(
     stream: Stream,
     probed: list[Probed],
     consumed: list[float],
+    *,
     name: str,
+    cancel: threading.Event,
 ) -> Generator[Page[Any], None, Page[Any] | None]:
     """Hand over the first pages, each while only the next is fetched; return the page in
-    hand once ``PROBE_PAGES`` are fetched or one is short (None if the scan ended)."""
+    hand once ``PROBE_PAGES`` are fetched or one is short (None if the scan ended).
+
+    Each page's Prefetcher is read to its end, so leaving it normally keeps ``cancel``
+    clear for the rest of the scan; leaving it early (the consumer stopped) sets it.
+    """
     page = next(scan, None)
     while page is not None:
         probed.append(Probed.of(page, stream.cursor or ""))
         if len(probed) == PROBE_PAGES or probed[-1].short:
             return page
-        with Prefetcher([islice(scan, 1)], 1, name=name) as following:
+        with Prefetcher([islice(scan, 1)], 1, name=name, cancel=cancel) as following:
             handed = time.monotonic()
             yield page
             consumed.append(time.monotonic() - handed)
             del page  # not kept alive while waiting for the next one
-            page = next(iter(following), None)
+            fetched = list(following)  # the next page (if any) and the end
+            page = fetched.pop() if fetched else None
     return None
 
 
