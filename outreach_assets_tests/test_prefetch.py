@@ -341,6 +341,32 @@ def test_closing_runs_the_sources_cleanup_in_its_thread_and_joins_every_thread()
     assert _fetching_threads("test-prefetch") == []
 
 
+def test_closing_from_a_producer_thread_joins_the_others_but_not_itself():
+    """What the cyclic GC does when it finalizes an abandoned consumer in a fetching thread."""
+    raised: list[BaseException] = []
+    closed = threading.Event()
+    ahead: Prefetcher[str]
+
+    def closing_source() -> Iterator[str]:
+        try:
+            ahead.close()
+        except BaseException as exc:  # the producer would swallow it; keep it for the test
+            raised.append(exc)
+        closed.set()
+        yield "never taken"
+
+    def endless() -> Iterator[str]:
+        while True:
+            time.sleep(0.01)
+            yield "other"
+
+    ahead = Prefetcher([closing_source(), endless()], 1, name="test-self-close")
+    with ahead:
+        assert closed.wait(5)
+    assert raised == []
+    assert _fetching_threads("test-self-close") == []
+
+
 def test_several_sources_share_one_buffer_each_in_its_own_order():
     def source(tag: str, n: int) -> Iterator[tuple[str, int]]:
         for i in range(n):

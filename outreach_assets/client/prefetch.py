@@ -198,12 +198,16 @@ class Prefetcher(Generic[T]):
         clear), ``cancel`` is set first: a source waiting for quota or a retry ends that wait
         at once instead of holding the join. A request in flight is not cut short; it ends
         within the client's request timeout.
+
+        Closing from a producer thread (the cyclic GC may finalize an abandoned consumer in
+        whichever thread it runs) joins the others but not itself, which would raise.
         """
         if self._cancel is not None and not self._finished:
             self._cancel.set()
         self._buffer.stop()
+        current = threading.current_thread()
         for thread in self._threads:
-            if thread.is_alive():
+            if thread is not current and thread.is_alive():
                 thread.join()
 
 
