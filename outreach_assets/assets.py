@@ -39,8 +39,12 @@ GROUP = "outreach"
 POOL = "outreach_api"  # every asset that calls Outreach shares this concurrency pool
 ENV_KEEP_COLUMNS = "OUTREACH_KEEP_COLUMNS"  # e.g. "prospects.contactHistogram"
 
-# Transient failures the client's own retries did not absorb (a long outage, a killed
-# worker): retry the whole step later, with growing, jittered delays.
+# Transient failures the client's own retries did not absorb (a long outage): the step asks
+# Dagster to run it again later, with these growing, jittered delays. It asks by raising
+# RetryRequested; the policy is not the asset's retry_policy, because Dagster turns an
+# interrupt inside an op that has one (Ctrl-C, SIGTERM, Terminate in the UI) into a retry
+# (dagster-io/dagster#15026): a stopped run would go on and wait for the quota again.
+# A killed worker is the instance's run_retries' business (dagster.yaml).
 RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -213,7 +217,6 @@ def build_stream_asset(
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
-        retry_policy=RETRY_POLICY,
         metadata={
             "dagster/column_schema": table_schema(schema),
             "outreach/path": f"/{stream.path}",
@@ -244,7 +247,10 @@ def build_stream_asset(
             )
         except OutreachError as exc:
             if not _is_permanent(exc):
-                raise  # the step's RetryPolicy tries again later
+                raise dg.RetryRequested(
+                    max_retries=RETRY_POLICY.max_retries,
+                    seconds_to_wait=RETRY_POLICY.calculate_delay(context.retry_number + 1),
+                ) from exc
             raise dg.Failure(
                 description=f"{stream.name}, partitions {windows[0].key}..{windows[-1].key}: "
                 f"{exc}. Retrying cannot fix this; the previous files are unchanged.",

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from outreach_assets import assets
 from outreach_assets.assets import current_key, stream_key
 from outreach_assets.catalog import get_stream
 from outreach_assets.definitions import build_defs
@@ -134,6 +135,7 @@ def test_a_killed_write_keeps_the_old_file_and_its_temp_file_is_removed_once_sta
 CALLS = get_stream("calls")
 DAY = "2024-01-02"
 PAGE_SIZE = 10  # the day spans several pages, so a page can fail mid-sweep
+STEP = "outreach__calls"  # the calls stream asset's step in the sync job
 IN_PROCESS: dict[str, Any] = {"execution": {"config": {}}}  # the job's own executor
 # With step retries on, a retried attempt would hide what one failing attempt leaves behind.
 NO_STEP_RETRIES: dict[str, Any] = {"execution": {"config": {"retries": {"disabled": {}}}}}
@@ -228,3 +230,36 @@ def test_an_api_error_mid_sweep_fails_the_run_and_keeps_the_previous_files(
     # would rerun it after about 60, 180 and 420 s before the run finally failed).
     cause = error.cause.message if error.cause else ""
     assert "RetryRequested" not in error.message, f"{error.message.strip()} <- {cause.strip()}"
+
+
+def test_an_outage_beyond_the_clients_retries_makes_dagster_retry_the_step(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 503 the client may not retry (max_retries=0) fails the attempt, not the run: the
+    asset asks Dagster for a retry (RetryRequested, as RETRY_POLICY schedules it), and the
+    second attempt lands the whole partition."""
+    sb = sandbox_factory(
+        sizes={"calls": 90}, start="2024-01-01T00:00:00Z", end="2024-01-04T00:00:00Z"
+    )
+    data = tmp_path / "data"
+    env = {
+        **sb.environment(),
+        "OUTREACH_START_DATE": "2024-01-01",
+        "OUTREACH_DATA_DIR": str(data),
+        "OUTREACH_TOKEN_STORE": str(tmp_path / "tokens.json"),
+        "OUTREACH_PAGE_SIZE": str(PAGE_SIZE),
+        "OUTREACH_MAX_RETRIES": "0",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(assets, "RETRY_POLICY", dg.RetryPolicy(max_retries=1, delay=0.1))
+    sb.fail_next(1, status=503)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = run_calls(instance, IN_PROCESS)
+        kinds = [e.event_type for e in result.all_events if e.step_key == STEP]
+    assert result.success
+    assert sb.stats.status_counts.get(503) == 1
+    assert kinds.count(dg.DagsterEventType.STEP_UP_FOR_RETRY) == 1
+    assert kinds.count(dg.DagsterEventType.STEP_RESTARTED) == 1
+    landed = pq.read_table(data / "calls" / f"{DAY}.parquet").column("id").to_pylist()
+    assert sorted(landed) == sorted(i for i, c in sb.truth("calls").items() if c[:10] == DAY)
