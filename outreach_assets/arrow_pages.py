@@ -21,7 +21,9 @@ whenever it cannot guarantee that:
   timestamp or date the vectorized cast rejects (records.py then parses value by value).
 * Unknown attributes or JSON columns that ``read_json`` inferred lossily: a number that
   may have been an integer or a float, a text it read as a timestamp (re-read as text,
-  see below), or an object with keys missing in some rows.
+  see below), or objects whose keys differ between rows when the body spells one of
+  those keys with ``null`` somewhere (``read_json`` reads a missing key and ``null``
+  alike; without such a ``null`` in the body, every one was a missing key).
 * Anything that is not one object holding a ``data`` array of objects of this stream's
   type with integer ids, and bodies that are not valid UTF-8 (``read_json`` does not check).
 
@@ -37,6 +39,7 @@ which is also much cheaper than letting ``read_json`` parse them.
 
 import functools
 import json
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -77,6 +80,7 @@ _CASTS: Final[Mapping[FieldType, pa.DataType]] = {
 # Text json.dumps writes between quotes unchanged (ensure_ascii): printable ASCII and DEL,
 # except the quote and the backslash.
 _PLAIN_TEXT: Final = r"^[ !#-\[\]-\x7f]*$"
+_SIMPLE_NAME: Final = re.compile(r"[A-Za-z0-9_-]+")
 _LOSSLESS_LEAVES: Final = frozenset({pa.string(), pa.int64(), pa.bool_(), pa.null()})
 # A to-one relationship object; links and meta members are inferred and never read.
 _TO_ONE: Final = pa.struct(
@@ -255,14 +259,14 @@ def _decode_page(
     stats = ConversionStats(rows=len(items))
     extra: list[tuple[str, pa.Array]] = []
     arrays = [items.field("id")]
-    arrays += [_column(name, kind, attributes, len(items)) for name, kind in plan.columns]
+    arrays += [_column(name, kind, attributes, len(items), body) for name, kind in plan.columns]
     for rel, column in plan.relationships:
         ids = _relationship_ids(rel, relationships[rel])
         clash = _clash(attributes[column], ids, stats)
         if clash is not None:
             extra.append((column, clash))
         arrays.append(ids)
-    extra += _unknown(attributes, plan, stats)
+    extra += _unknown(attributes, plan, stats, body)
     arrays.append(_extra_column(extra, len(items)))
     stamp = pa.scalar(extracted_at.astimezone(UTC), type=_UTC_US)
     arrays.append(pa.repeat(stamp, len(items)))
@@ -336,12 +340,14 @@ def _next_link(table: pa.Table) -> str | None:
 # --- columns ---------------------------------------------------------------------------------
 
 
-def _column(name: str, kind: FieldType, attributes: dict[str, pa.Array], rows: int) -> pa.Array:
+def _column(
+    name: str, kind: FieldType, attributes: dict[str, pa.Array], rows: int, body: bytes
+) -> pa.Array:
     values = attributes.get(name)
     if values is None:  # a JSON attribute no resource of the page carries
         return pa.nulls(rows, pa.string())
     if kind is FieldType.JSON:
-        return _json_texts(values, name)
+        return _json_texts(values, name, body)
     target = _CASTS.get(kind)
     if target is not None:
         try:
@@ -395,7 +401,7 @@ def _check_inferred(attributes: dict[str, pa.Array], plan: _Plan) -> None:
 
 
 def _unknown(
-    attributes: dict[str, pa.Array], plan: _Plan, stats: ConversionStats
+    attributes: dict[str, pa.Array], plan: _Plan, stats: ConversionStats, body: bytes
 ) -> list[tuple[str, pa.Array]]:
     """``_extra`` fragments of the attributes the catalog does not know, counted per name
     as records.py counts them: rows with a value (``null`` and a missing key are alike)."""
@@ -405,14 +411,14 @@ def _unknown(
         valued = len(values) - values.null_count
         stats.unknown_attributes[name] = valued
         if valued:
-            out.append((name, _json_texts(values, name)))
+            out.append((name, _json_texts(values, name, body)))
     return out
 
 
 # --- JSON text ---------------------------------------------------------------------------
 
 
-def _json_texts(values: pa.Array, name: str) -> pa.Array:
+def _json_texts(values: pa.Array, name: str, body: bytes) -> pa.Array:
     """Each value as records.py's compact, key-sorted ``json.dumps`` writes it; null stays
     null. Plain text, integers and booleans are vectorized; the rest goes value by value,
     once checked that read_json kept everything the JSON said."""
@@ -427,25 +433,63 @@ def _json_texts(values: pa.Array, name: str) -> pa.Array:
         raise _Refused(f"inferred: {name} was read into an invalid array") from None
     if kind == pa.string() and pc.all(pc.match_substring_regex(values, _PLAIN_TEXT)).as_py():
         return pc.binary_join_element_wise('"', values, '"', "")
-    _check_lossless(values, name)
-    return pa.array([None if v is None else _dumps(v) for v in values.to_pylist()], pa.string())
+    optional: set[str] = set()
+    _check_lossless(values, name, optional)
+    if not optional:
+        return pa.array([None if v is None else _dumps(v) for v in values.to_pylist()], pa.string())
+    if spelled := sorted(key for key in optional if _may_hold_null(body, key)):
+        raise _Refused(f"inferred: {name} has objects where {spelled[0]!r} is null or missing")
+    texts = [None if v is None else _dumps(_without_nulls(v)) for v in values.to_pylist()]
+    return pa.array(texts, pa.string())
 
 
-def _check_lossless(values: pa.Array, name: str) -> None:
-    """Refuse inferred values whose JSON text cannot be recovered exactly."""
+def _check_lossless(values: pa.Array, name: str, optional: set[str]) -> None:
+    """Refuse inferred values whose JSON text cannot be recovered exactly.
+
+    Objects whose keys differ between rows (an event's ``payload`` differs by event type)
+    are read as one struct, null where a key was missing; those keys are collected in
+    ``optional`` for the caller, who can tell a missing key from a ``null`` only by the
+    body's text.
+    """
     kind = values.type
     if pa.types.is_struct(kind):
-        for child in values.flatten():
-            if child.null_count != values.null_count:  # null, or missing: cannot tell
-                raise _Refused(f"inferred: {name} has objects with keys missing or null")
-            _check_lossless(child, name)
+        for f, child in zip(kind, values.flatten(), strict=True):
+            if child.null_count != values.null_count:  # missing, or null, in some objects
+                optional.add(f.name)
+            _check_lossless(child, name, optional)
     elif pa.types.is_list(kind):
-        _check_lossless(values.flatten(), name)
+        _check_lossless(values.flatten(), name, optional)
     elif pa.types.is_float64(kind):
         if pc.any(pc.equal(pc.floor(values), values)).as_py():  # 2 or 2.0? read_json forgot
             raise _Refused(f"inferred: {name} has whole numbers read as floats")
     elif kind not in _LOSSLESS_LEAVES:
         raise _Refused(f"inferred: {name} was read as {kind}")
+
+
+def _may_hold_null(body: bytes, key: str) -> bool:
+    """Whether some object in the body may give ``key`` an explicit ``null``.
+
+    read_json makes ``"key": null`` and a missing key the same null. Without the key spelled
+    out followed by ``null`` (or spelled with escapes, or a name a regex cannot pin down)
+    anywhere in the body, every such null was a missing key.
+    """
+    if not _SIMPLE_NAME.fullmatch(key):
+        return True
+    spelled = re.compile(b'"' + re.escape(key.encode()) + rb'"\s*:\s*null')
+    escaped = re.compile(
+        rb"\\u00(" + b"|".join(f"{ord(c):02x}".encode() for c in set(key)) + b")",
+        re.IGNORECASE,
+    )
+    return bool(spelled.search(body) or escaped.search(body))
+
+
+def _without_nulls(value: Any) -> Any:
+    """``value`` with the null members of its objects dropped (they were missing keys)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _extra_column(entries: list[tuple[str, pa.Array]], rows: int) -> pa.Array:
