@@ -54,9 +54,11 @@ class OutreachRateLimitError(OutreachAPIError):
     """Waiting for the quota window took longer than ``max_rate_limit_wait_s`` allows."""
 
 
-class ScanCancelled(OutreachError):
+class ScanCancelled(Exception):
     """The scan's ``cancel`` event was set: it stopped at a wait, or before its next request.
 
     Raised so that a stopped scan can never pass for a finished one; the fetching threads of
-    ``slices.fetch_pages`` drop it, since their consumer is already gone.
+    ``slices.fetch_pages`` drop it, since their consumer is already gone. Not an
+    ``OutreachError`` on purpose: it is a stop the caller asked for, not a failure of
+    Outreach, so nothing that retries Outreach failures (the stream assets) may retry it.
     """
