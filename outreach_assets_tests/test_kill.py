@@ -184,9 +184,14 @@ def fail_after_first_page(sb: SandboxServer, folder: Path, seen: list[str]) -> t
     return thread
 
 
-def test_an_api_error_mid_sweep_fails_the_run_and_keeps_the_previous_files(
-    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def calls_sandbox(
+    sandbox_factory: Callable[..., SandboxServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    **settings: str,
+) -> tuple[SandboxServer, Path]:
+    """A sandbox whose DAY of calls spans several pages, and the environment the sync job
+    reads (plus ``settings``); returns the sandbox and the data folder."""
     sb = sandbox_factory(
         sizes={"calls": 90}, start="2024-01-01T00:00:00Z", end="2024-01-04T00:00:00Z"
     )
@@ -198,9 +203,17 @@ def test_an_api_error_mid_sweep_fails_the_run_and_keeps_the_previous_files(
         "OUTREACH_DATA_DIR": str(data),
         "OUTREACH_TOKEN_STORE": str(tmp_path / "tokens.json"),
         "OUTREACH_PAGE_SIZE": str(PAGE_SIZE),
+        **settings,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    return sb, data
+
+
+def test_an_api_error_mid_sweep_fails_the_run_and_keeps_the_previous_files(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sb, data = calls_sandbox(sandbox_factory, tmp_path, monkeypatch)
     partition_file = data / "calls" / f"{DAY}.parquet"
     current_file = data / "calls_current" / "calls_current.parquet"
     with dg.DagsterInstance.ephemeral() as instance:
@@ -238,20 +251,7 @@ def test_an_outage_beyond_the_clients_retries_makes_dagster_retry_the_step(
     """A 503 the client may not retry (max_retries=0) fails the attempt, not the run: the
     asset asks Dagster for a retry (RetryRequested, as RETRY_POLICY schedules it), and the
     second attempt lands the whole partition."""
-    sb = sandbox_factory(
-        sizes={"calls": 90}, start="2024-01-01T00:00:00Z", end="2024-01-04T00:00:00Z"
-    )
-    data = tmp_path / "data"
-    env = {
-        **sb.environment(),
-        "OUTREACH_START_DATE": "2024-01-01",
-        "OUTREACH_DATA_DIR": str(data),
-        "OUTREACH_TOKEN_STORE": str(tmp_path / "tokens.json"),
-        "OUTREACH_PAGE_SIZE": str(PAGE_SIZE),
-        "OUTREACH_MAX_RETRIES": "0",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    sb, data = calls_sandbox(sandbox_factory, tmp_path, monkeypatch, OUTREACH_MAX_RETRIES="0")
     monkeypatch.setattr(assets, "RETRY_POLICY", dg.RetryPolicy(max_retries=1, delay=0.1))
     sb.fail_next(1, status=503)
     with dg.DagsterInstance.ephemeral() as instance:
