@@ -435,10 +435,9 @@ def _json_texts(values: pa.Array, name: str, body: bytes) -> pa.Array:
         return pc.binary_join_element_wise('"', values, '"', "")
     optional: set[str] = set()
     _check_lossless(values, name, optional)
-    if not optional:
-        return pa.array([None if v is None else _dumps(v) for v in values.to_pylist()], pa.string())
     if spelled := sorted(key for key in optional if _may_hold_null(body, key)):
         raise _Refused(f"inferred: {name} has objects where {spelled[0]!r} is null or missing")
+    # A null object member is a missing key here (and there is none without optional keys).
     texts = [None if v is None else _dumps(_without_nulls(v)) for v in values.to_pylist()]
     return pa.array(texts, pa.string())
 

@@ -462,7 +462,8 @@ def _check_boolean(value: Any) -> Any:
     return value if type(value) is bool else _BAD
 
 
-def _parse_timestamp(value: Any) -> datetime | None:
+def parse_timestamp(value: Any) -> datetime | None:
+    """A TIMESTAMP value as records.py reads it (UTC), or None if it is not one."""
     if type(value) is not str:
         return None
     try:
@@ -478,7 +479,7 @@ def _parse_timestamp(value: Any) -> datetime | None:
 
 
 def _check_timestamp(value: Any) -> Any:
-    parsed = _parse_timestamp(value)
+    parsed = parse_timestamp(value)
     return _BAD if parsed is None else parsed
 
 
@@ -488,7 +489,7 @@ def _check_date(value: Any) -> Any:
             return date.fromisoformat(value)
         except ValueError:
             return _BAD
-    parsed = _parse_timestamp(value)
+    parsed = parse_timestamp(value)
     if parsed is not None and parsed.time() == time():
         return parsed.date()
     return _BAD

@@ -50,7 +50,7 @@ from outreach_assets.catalog import Stream
 from outreach_assets.client.http import OutreachClient, Page, PageDecoder
 from outreach_assets.client.pagination import format_cursor_time
 from outreach_assets.client.prefetch import Prefetcher, prefetch
-from outreach_assets.records import ConversionStats
+from outreach_assets.records import ConversionStats, parse_timestamp
 
 # Each extra slice costs at most one partial page: one per 50 pages keeps us within 2%.
 PAGES_PER_EXTRA_SLICE = 50
@@ -328,16 +328,8 @@ def _converted(page: Page[Any]) -> tuple[pa.RecordBatch, ConversionStats] | None
 def _cursor_ms(record: dict[str, Any], cursor: str) -> int | None:
     """A record's cursor in ms since the epoch (the API's precision), or None if unreadable."""
     attributes = record.get("attributes")
-    value = attributes.get(cursor) if isinstance(attributes, dict) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return _ms(moment)
+    moment = parse_timestamp(attributes.get(cursor)) if isinstance(attributes, dict) else None
+    return None if moment is None else _ms(moment)
 
 
 def _ms(moment: datetime) -> int:
