@@ -269,10 +269,28 @@ def _wait_for_run(server: Webserver, run_id: str) -> dict[str, Any]:
     pytest.fail(f"run {run_id} did not finish in {RUN_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
 
 
+MATERIALIZED_QUERY = """query Materialized($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) { __typename
+    ... on AssetNode { assetMaterializations(limit: 1) { runId } } } }"""
+
 ACTIVE_RUNS_QUERY = """
 query { runsOrError(filter: {statuses: [QUEUED, NOT_STARTED, STARTING, STARTED]}) {
   __typename ... on Runs { results { runId } } } }
 """
+
+
+def _wait_until_materialized(server: Webserver, path: list[str]) -> None:
+    """The automation sensor rebuilds a stream's current state after the stream lands; wait
+    for that run, or it may start between the idle check and the stop (seen in CI: its run
+    worker and step outlived ``dagster dev``)."""
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        node = server.graphql(MATERIALIZED_QUERY, path=path)["assetNodeOrError"]
+        assert node["__typename"] == "AssetNode", node
+        if node["assetMaterializations"]:
+            return
+        time.sleep(POLL_S)
+    pytest.fail(f"{'/'.join(path)} not rebuilt after {RUN_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
 
 
 def _wait_until_no_run_is_active(server: Webserver) -> None:
@@ -333,6 +351,7 @@ def test_dagster_dev_serves_the_assets_runs_a_partition_and_stops_cleanly(
     assert landed, "the sandbox should have prospects on the first day"
     stats = webserver.graphql(PARTITION_STATS_QUERY, path=[KEY_PREFIX, "prospects"])
     assert stats["assetNodeOrError"]["partitionStats"]["numMaterialized"] == 1
+    _wait_until_materialized(webserver, [KEY_PREFIX, "prospects_current"])
     _wait_until_no_run_is_active(webserver)
     assert python_problems(webserver.log.read_text(errors="replace")) == []
 
