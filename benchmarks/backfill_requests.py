@@ -40,14 +40,14 @@ import dagster as dg
 import pyarrow.dataset as pads
 
 from outreach_assets.assets import build_stream_asset
+from outreach_assets.assets.partitions import build_partitions_def
 from outreach_assets.catalog import STREAMS, Stream, get_stream
-from outreach_assets.client.settings import MAX_PAGE_SIZE
-from outreach_assets.io_manager import OutreachParquetIOManager
-from outreach_assets.partitions import build_partitions_def
-from outreach_assets.records import ID_COLUMN
+from outreach_assets.config.client import MAX_PAGE_SIZE
+from outreach_assets.convert import ID_COLUMN
+from outreach_assets.resources.io_manager import OutreachParquetIOManager
 from outreach_assets.sandbox import SandboxConfig, SandboxServer
 from outreach_assets.storage import EXTENSION, safe_key
-from outreach_assets_tests.test_client_support import sandbox_resource
+from outreach_assets_tests.support.clients import sandbox_resource
 
 # Realistic proportions, small enough that each stream's sweep and files take seconds:
 # activity and people streams are big, configuration tables a few hundred rows, lookup

@@ -35,8 +35,9 @@ import pyarrow.json as pj
 import pyarrow.parquet as pq
 
 from benchmarks.sandbox_serving import authorized_session, start_server
-from outreach_assets.arrow_pages import ArrowPageDecoder, page_read_schema
 from outreach_assets.catalog import get_stream
+from outreach_assets.convert import ArrowPageDecoder
+from outreach_assets.convert.fast import page_read_schema
 from outreach_assets.storage import COMPRESSION
 
 TARGET = 20_000  # records per CPU second, issue 5's target (a)

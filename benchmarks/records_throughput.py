@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from outreach_assets.catalog import FieldType, Stream, get_stream
-from outreach_assets.records import to_record_batch
+from outreach_assets.convert import to_record_batch
 
 _WORDS = (
     "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay", "sales",

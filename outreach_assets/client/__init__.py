@@ -1,29 +1,22 @@
-"""HTTP client for the Outreach REST API v2 (no Dagster in here; see ``resource.py``).
+"""HTTP client for the Outreach REST API v2: no Dagster and no converters in here.
 
-Modules: ``settings`` (settings, env var names, validation), ``errors``, ``oauth`` (token
-endpoint, authorize URL, code exchange), ``token_store`` (tokens shared between processes),
-``tokens`` (the lazy token manager), ``quota`` (rate-limit headers and the limiter),
-``retry`` (backoff), ``pagination`` (URLs), ``http`` (``OutreachClient``).
+Modules: ``http`` (``OutreachClient``: one scan, page by page), ``scan`` (a scan's state,
+progress lines and stop), ``bodies`` (reading and validating bodies, error summaries),
+``page`` (what a scan yields, and the protocols a caller's page form implements),
+``pagination`` (URLs), ``oauth`` (token endpoint, authorize URL, code exchange),
+``token_store`` (tokens shared between processes), ``tokens`` (the lazy token manager),
+``quota`` (rate-limit headers and the limiter), ``retry`` (backoff), ``prefetch`` (pages
+fetched ahead in threads), ``slices`` (long scans split into concurrent time slices),
+``log`` (the logger interface and redaction). Settings live in ``outreach_assets.config``,
+errors in ``outreach_assets.errors``.
 """
 
-from outreach_assets.client.errors import (
-    OutreachAPIError,
-    OutreachAuthError,
-    OutreachConfigError,
-    OutreachError,
-    OutreachRateLimitError,
-    ScanCancelled,
-)
-from outreach_assets.client.http import ClientStats, OutreachClient, Page
+from outreach_assets.client.http import OutreachClient
 from outreach_assets.client.log import LoggerLike
 from outreach_assets.client.oauth import TokenResponse, authorize_url, exchange_code
-from outreach_assets.client.pagination import format_cursor_time
+from outreach_assets.client.page import DecodedPage, Page, PageDecoder, PageRows
 from outreach_assets.client.quota import RateLimitInfo, parse_rate_limit_headers
-from outreach_assets.client.settings import (
-    ClientSettings,
-    settings_from_env,
-    validate_settings,
-)
+from outreach_assets.client.scan import ClientStats
 from outreach_assets.client.token_store import (
     FileTokenStore,
     StoredToken,
@@ -32,27 +25,20 @@ from outreach_assets.client.token_store import (
 )
 
 __all__ = [
-    "ClientSettings",
     "ClientStats",
+    "DecodedPage",
     "FileTokenStore",
     "LoggerLike",
-    "OutreachAPIError",
-    "OutreachAuthError",
     "OutreachClient",
-    "OutreachConfigError",
-    "OutreachError",
-    "OutreachRateLimitError",
     "Page",
+    "PageDecoder",
+    "PageRows",
     "RateLimitInfo",
-    "ScanCancelled",
     "StoredToken",
     "TokenResponse",
     "TokenStore",
     "authorize_url",
     "default_store_path",
     "exchange_code",
-    "format_cursor_time",
     "parse_rate_limit_headers",
-    "settings_from_env",
-    "validate_settings",
 ]

@@ -13,35 +13,32 @@ A caller that turns pages into something else (Arrow batches) can hand ``iter_pa
 becomes a list of dicts. A body it refuses goes through ``json.loads`` and the decoder's own
 conversion of the parsed records, so every body is still validated (cut short or unparsable
 is retried) and ``links.next`` is followed with the same checks either way.
-
-A scan run in a background thread (``slices.fetch_pages``) is handed a ``cancel`` event: its
-waits (for quota, after a 429, before a retry) wait on that event instead of sleeping, so a
-consumer that stops ends them at once rather than joining a thread that sleeps out the window.
 """
 
-import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Generic, Protocol, TypeVar, overload
+from typing import Any, Final, overload
 
 import requests
 
 from outreach_assets.catalog import Stream
-from outreach_assets.client.errors import (
-    OutreachAPIError,
-    OutreachAuthError,
-    OutreachRateLimitError,
-    ScanCancelled,
+from outreach_assets.client.bodies import (
+    Body,
+    accept,
+    error_summary,
+    fill_page,
+    first_error,
+    read_body,
 )
-from outreach_assets.client.log import LoggerLike, default_logger, redact
+from outreach_assets.client.log import LoggerLike, default_logger
 from outreach_assets.client.oauth import REAUTHORIZE_HOWTO, TokenEndpoint
+from outreach_assets.client.page import Page, PageDecoder, R
 from outreach_assets.client.pagination import (
     first_page_url,
-    next_link,
     page_size_of,
     same_origin,
     url_path,
@@ -55,116 +52,22 @@ from outreach_assets.client.quota import (
     parse_retry_after,
 )
 from outreach_assets.client.retry import TRANSPORT_ERRORS, backoff_delay, describe_transport_error
-from outreach_assets.client.settings import (
-    ENV_API_BASE_URL,
-    MAX_PAGE_SIZE,
-    ClientSettings,
-    check_field,
-    validate_settings,
-)
+from outreach_assets.client.scan import ClientStats, Scan
 from outreach_assets.client.token_store import FileTokenStore, TokenStore, default_store_path
 from outreach_assets.client.tokens import TokenManager
+from outreach_assets.config import ClientSettings, env, validate
+from outreach_assets.config.client import MAX_PAGE_SIZE
+from outreach_assets.config.declare import check
+from outreach_assets.errors import (
+    APIError,
+    AuthError,
+    FatalAPIError,
+    RateLimitError,
+    RetriableAPIError,
+)
 
-JSON_API = "application/vnd.api+json"
-PROGRESS_EVERY_S = 10.0
-PROGRESS_EVERY_PAGES = 20
+JSON_API: Final = "application/vnd.api+json"
 SHRINK_STATUSES = frozenset({502, 504})  # the gateway gave up on a slow, big page
-
-
-@dataclass
-class ClientStats:
-    """Counters over the client's life (all scans, all threads)."""
-
-    requests: int = 0  # API requests sent, including failed and retried ones
-    pages: int = 0
-    records: int = 0
-    retries: int = 0  # retries after 5xx / transport / body failures (not 429 or 401)
-    rate_limit_waits: int = 0  # quota waits and 429 waits
-    waited_s: float = 0.0  # time actually spent in them (a cancelled wait counts what it took)
-    token_refreshes: int = 0  # access tokens minted by this client
-    page_size_reductions: int = 0
-
-
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-
-
-@dataclass(frozen=True)
-class DecodedPage(Generic[T_co]):
-    """What a decoder read from a page body: its value, and what the scan needs to go on."""
-
-    value: T_co
-    records: int  # resources on the page
-    next_link: str | None  # ``links.next`` exactly as ``pagination.next_link`` reads it
-
-
-class PageDecoder(Protocol[T_co]):
-    """Turns 200 bodies into the caller's own form; called from the scanning thread."""
-
-    def decode(self, body: bytes) -> DecodedPage[T_co] | None:
-        """The page read straight from its bytes, or ``None`` to leave it to ``convert``.
-
-        Refuse (``None``) whenever the result could differ from ``convert`` on the parsed
-        body: the client then validates the body itself and calls ``convert``.
-        """
-        ...
-
-    def convert(self, records: list[dict[str, Any]]) -> T_co:
-        """The same value from the resource objects ``json.loads`` made of the body."""
-        ...
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a stream: its resources and where they came from.
-
-    Without a decoder, ``records`` holds the raw JSON:API resource objects. With one,
-    ``decoded`` holds the decoder's value and ``records`` is empty: not building those
-    objects is the point of a decoder. ``count`` is the number of resources either way.
-    """
-
-    records: list[dict[str, Any]]
-    number: int  # 1-based within the scan
-    url_path: str
-    page_size: int  # the page[size] this page was requested with
-    elapsed_s: float  # wall time to get it, waits and retries included
-    decoded: T | None = None
-    decoded_records: int = 0  # resources behind ``decoded``
-    # Part of ``elapsed_s`` spent parsing, decoding and converting the body (CPU, not the
-    # network): what fetching in parallel cannot hide.
-    decode_s: float = 0.0
-
-    @property
-    def count(self) -> int:
-        return len(self.records) if self.decoded is None else self.decoded_records
-
-
-@dataclass(frozen=True)
-class _Body:
-    """A validated 200 body: parsed resources or a decoder's value, and ``links.next``."""
-
-    records: list[dict[str, Any]] | None  # None when the decoder read the body itself
-    decoded: DecodedPage[Any] | None
-    next_link: str | None
-    decode_s: float = 0.0  # spent parsing or decoding it
-
-
-@dataclass
-class _Scan:
-    """State of one stream scan: the page size it has shrunk to, and its progress counters."""
-
-    stream: str
-    page_size: int
-    min_page_size: int
-    started: float = field(default_factory=time.monotonic)
-    pages: int = 0
-    records: int = 0
-    requests: int = 0
-    waits: int = 0
-    waited_s: float = 0.0
-    reported_at: float = field(default_factory=time.monotonic)
-    reported_pages: int = 0
-    cancel: threading.Event = field(default_factory=threading.Event)  # see ``iter_pages``
 
 
 class OutreachClient:
@@ -178,7 +81,7 @@ class OutreachClient:
         token_store: TokenStore | None = None,
         session: requests.Session | None = None,
     ) -> None:
-        self.settings = validate_settings(settings)
+        self.settings = validate(settings)
         self._log = logger or default_logger()
         self._own_session = session is None
         self._session = session or requests.Session()
@@ -230,7 +133,7 @@ class OutreachClient:
         with self._stats_lock:
             self._stats.token_refreshes += 1
 
-    def _count(self, scan: _Scan, *, sent: int = 0, waited_s: float | None = None) -> None:
+    def _count(self, scan: Scan, *, sent: int = 0, waited_s: float | None = None) -> None:
         with self._stats_lock:
             self._stats.requests += sent
             scan.requests += sent
@@ -252,7 +155,7 @@ class OutreachClient:
         page_size: int | None = None,
         decoder: None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[Page[None]]: ...
+    ) -> Iterator[Page[Any]]: ...
 
     @overload
     def iter_pages(
@@ -262,9 +165,9 @@ class OutreachClient:
         end: datetime | None = None,
         *,
         page_size: int | None = None,
-        decoder: PageDecoder[T],
+        decoder: PageDecoder[R],
         cancel: threading.Event | None = None,
-    ) -> Iterator[Page[T]]: ...
+    ) -> Iterator[Page[R]]: ...
 
     def iter_pages(
         self,
@@ -273,9 +176,9 @@ class OutreachClient:
         end: datetime | None = None,
         *,
         page_size: int | None = None,
-        decoder: PageDecoder[T] | None = None,
+        decoder: PageDecoder[R] | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[Page[T]] | Iterator[Page[None]]:
+    ) -> Iterator[Page[R]] | Iterator[Page[Any]]:
         """Every page of ``stream`` (records with ``start <= cursor <= end`` if incremental).
 
         Follows ``links.next`` until there is none. Records updated during the scan may show
@@ -288,12 +191,13 @@ class OutreachClient:
         within ``request_timeout_s`` (per connect and per read), like any other.
         """
         if page_size is not None:
-            check_field("page_size", page_size)
+            check(ClientSettings, "page_size", page_size)
         size = min(page_size or self.settings.page_size, stream.max_page_size, MAX_PAGE_SIZE)
-        scan = _Scan(
+        scan = Scan(
             stream.name,
             size,
             min(self.settings.min_page_size, size),
+            self._log,
             cancel=cancel if cancel is not None else threading.Event(),
         )
         url: str | None = first_page_url(self.settings.api_base_url, stream, size, start, end)
@@ -303,8 +207,8 @@ class OutreachClient:
             started = time.monotonic()
             body, url = self._fetch(url, scan, decoder)
             converting = time.monotonic()
-            head: Page[T] = Page([], scan.pages + 1, url_path(url), scan.page_size, 0.0)
-            page = _page(body, decoder, head)
+            head: Page[R] = Page([], scan.pages + 1, url_path(url), scan.page_size, 0.0)
+            page = fill_page(body, decoder, head)
             done = time.monotonic()
             page = replace(
                 page, elapsed_s=done - started, decode_s=body.decode_s + done - converting
@@ -315,23 +219,23 @@ class OutreachClient:
                 self._stats.pages += 1
                 self._stats.records += page.count
             yield page
-            self._report(scan)
+            scan.report()
             url = self._follow(body.next_link, url, scan)
-        self._report(scan, final=True)
+        scan.report(final=True)
 
-    def _follow(self, nxt: str | None, url: str, scan: _Scan) -> str | None:
+    def _follow(self, nxt: str | None, url: str, scan: Scan) -> str | None:
         if nxt is None:
             return None
         if not same_origin(nxt, self.settings.api_base_url):
-            raise OutreachAPIError(
+            raise RetriableAPIError(
                 f"links.next of stream {scan.stream!r} page {scan.pages} points at another "
-                f"host ({url_path(nxt)} on a different origin than {ENV_API_BASE_URL}); "
+                f"host ({url_path(nxt)} on a different origin than {env('api_base_url')}); "
                 "refusing to send the access token there",
                 stream=scan.stream,
                 url_path=url_path(url),
             )
         if nxt == url:
-            raise OutreachAPIError(
+            raise RetriableAPIError(
                 f"links.next of stream {scan.stream!r} page {scan.pages} repeats the request "
                 f"URL ({url_path(url)}); stopping instead of looping forever",
                 stream=scan.stream,
@@ -339,32 +243,16 @@ class OutreachClient:
             )
         return nxt
 
-    def _report(self, scan: _Scan, *, final: bool = False) -> None:
-        now = time.monotonic()
-        due = (
-            scan.pages - scan.reported_pages >= PROGRESS_EVERY_PAGES
-            or now - scan.reported_at >= PROGRESS_EVERY_S
-        )
-        if not (final or due):
-            return
-        scan.reported_at, scan.reported_pages = now, scan.pages
-        elapsed = max(now - scan.started, 1e-9)
-        self._log.info(
-            f"{scan.stream}: {'done, ' if final else ''}{scan.pages} pages, "
-            f"{scan.records} records in {elapsed:.1f} s ({scan.records / elapsed:.0f} records/s), "
-            f"{scan.requests} requests, {scan.waits} rate-limit waits ({scan.waited_s:.0f} s)"
-        )
-
     # --- one request, with everything that can go wrong ----------------------------------
 
-    def _fetch(self, url: str, scan: _Scan, decoder: PageDecoder[Any] | None) -> tuple[_Body, str]:
+    def _fetch(self, url: str, scan: Scan, decoder: PageDecoder[Any] | None) -> tuple[Body, str]:
         """GET one page; returns the validated body and the URL finally used."""
         failures = 0
         waited = 0.0
         refused = False  # the previous response was a 401
         while True:
             if scan.cancel.is_set():
-                raise self._stopped(scan, f"before GET {url_path(url)}")
+                raise scan.stopped(f"before GET {url_path(url)}")
             waited += self._wait_for_quota(scan, url, waited)
             token, result = self._attempt(scan, url)
             if isinstance(result, str):
@@ -386,7 +274,7 @@ class OutreachClient:
             refused = False
             if status == 200:
                 decoding = time.monotonic()
-                body = _accept(content, decoder)
+                body = accept(content, decoder)
                 if body is not None:
                     return replace(body, decode_s=time.monotonic() - decoding), url
                 failure = f"HTTP 200 with a truncated or unparsable body ({len(content)} B)"
@@ -402,7 +290,7 @@ class OutreachClient:
             else:
                 raise self._api_error(resp, scan, url, token)
 
-    def _attempt(self, scan: _Scan, url: str) -> tuple[str, tuple[requests.Response, bytes] | str]:
+    def _attempt(self, scan: Scan, url: str) -> tuple[str, tuple[requests.Response, bytes] | str]:
         """One GET in a reserved quota slot: the token used and the response with its whole
         body, or a description of the transport failure. The slot is released whatever
         happens."""
@@ -417,7 +305,7 @@ class OutreachClient:
                     timeout=self.settings.request_timeout_s,
                     stream=True,
                 )
-                content = _read_body(resp)
+                content = read_body(resp)
             except TRANSPORT_ERRORS as exc:
                 return token, describe_transport_error(exc)
             if resp.status_code != 429:  # a 429's own wait replaces what its headers say
@@ -434,12 +322,12 @@ class OutreachClient:
             "User-Agent": self.settings.user_agent,
         }
 
-    def _retry(self, scan: _Scan, url: str, failures: int, failure: str) -> int:
+    def _retry(self, scan: Scan, url: str, failures: int, failure: str) -> int:
         """Back off before the next attempt, or raise once ``max_retries`` is used up."""
         failures += 1
         s = self.settings
         if failures > s.max_retries:
-            raise OutreachAPIError(
+            raise RetriableAPIError(
                 f"Outreach request for stream {scan.stream!r} failed after {failures} attempts "
                 f"(GET {url_path(url)}, page {scan.pages + 1}); last failure: {failure}",
                 stream=scan.stream,
@@ -453,10 +341,10 @@ class OutreachClient:
         )
         with self._stats_lock:
             self._stats.retries += 1
-        self._pause(scan, delay, "a retry backoff")
+        scan.pause(delay, "a retry backoff")
         return failures
 
-    def _shrink(self, url: str, scan: _Scan, status: int) -> str:
+    def _shrink(self, url: str, scan: Scan, status: int) -> str:
         """Halve the page size for the rest of the scan (a big page timed out upstream)."""
         smaller = max(scan.min_page_size, scan.page_size // 2)
         if smaller < scan.page_size:
@@ -471,7 +359,7 @@ class OutreachClient:
 
     # --- waiting ---------------------------------------------------------------------------
 
-    def _wait_for_quota(self, scan: _Scan, url: str, waited: float) -> float:
+    def _wait_for_quota(self, scan: Scan, url: str, waited: float) -> float:
         """Block until the limiter reserves a request; returns the seconds waited."""
         total = 0.0
         while (wait := self._limiter.try_acquire()) is not None:
@@ -484,7 +372,7 @@ class OutreachClient:
     def _wait_after_429(
         self,
         resp: requests.Response,
-        scan: _Scan,
+        scan: Scan,
         url: str,
         *,
         waited: float,
@@ -508,10 +396,10 @@ class OutreachClient:
         self._sleep_counted(scan, delay, "the wait after an HTTP 429")
         return delay
 
-    def _check_wait_budget(self, scan: _Scan, url: str, total: float, reason: str) -> None:
+    def _check_wait_budget(self, scan: Scan, url: str, total: float, reason: str) -> None:
         budget = self.settings.max_rate_limit_wait_s
         if total > budget:
-            raise OutreachRateLimitError(
+            raise RateLimitError(
                 f"stream {scan.stream!r} (GET {url_path(url)}) would wait {total:.0f} s for the "
                 f"rate limit, more than max_rate_limit_wait_s={budget:g}; last reason: {reason}",
                 status=429,
@@ -519,31 +407,13 @@ class OutreachClient:
                 url_path=url_path(url),
             )
 
-    def _sleep_counted(self, scan: _Scan, seconds: float, during: str) -> None:
+    def _sleep_counted(self, scan: Scan, seconds: float, during: str) -> None:
         """A rate-limit wait, counted as what it really took (a cancelled one is shorter)."""
         started = time.monotonic()
         try:
-            self._pause(scan, seconds, during)
+            scan.pause(seconds, during)
         finally:
             self._count(scan, waited_s=time.monotonic() - started)
-
-    def _pause(self, scan: _Scan, seconds: float, during: str) -> None:
-        """Wait ``seconds``, or raise ``ScanCancelled`` as soon as the scan's cancel is set.
-
-        Never ``time.sleep``: these waits run in fetching threads that ``Prefetcher.close``
-        joins, and a sleep there holds a terminated run for up to the whole quota window
-        (in the main thread, ``Event.wait`` is still interrupted by signals like a sleep).
-        """
-        started = time.monotonic()
-        if scan.cancel.wait(seconds):
-            took = time.monotonic() - started
-            raise self._stopped(scan, f"during {during} ({took:.1f} s of {seconds:.1f} s waited)")
-
-    def _stopped(self, scan: _Scan, where: str) -> ScanCancelled:
-        """Log the stop in one info line: it is how a terminated run ends, not an error (the
-        fetching thread that raises the exception drops it, so no traceback is printed)."""
-        self._log.info(f"{scan.stream}: scan stopped {where} after page {scan.pages}")
-        return ScanCancelled(f"stream {scan.stream!r}: scan cancelled {where}")
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -551,16 +421,15 @@ class OutreachClient:
         secrets = (token, self.settings.client_secret, self.settings.refresh_token)
         return error_summary(resp.content, secrets)
 
-    def _auth_error(self, scan: _Scan, url: str) -> OutreachAuthError:
-        return OutreachAuthError(
+    def _auth_error(self, scan: Scan, url: str) -> AuthError:
+        return AuthError(
             f"Outreach refused a freshly refreshed access token (HTTP 401 twice in a row) on "
             f"stream {scan.stream!r}, GET {url_path(url)}; the authorization may have been "
             f"revoked. {REAUTHORIZE_HOWTO[0].upper()}{REAUTHORIZE_HOWTO[1:]}"
         )
 
-    def _api_error(
-        self, resp: requests.Response, scan: _Scan, url: str, token: str
-    ) -> OutreachAPIError:
+    def _api_error(self, resp: requests.Response, scan: Scan, url: str, token: str) -> APIError:
+        """A refusal: fatal for a 4xx other than 408 (a timeout may pass), else retriable."""
         status = resp.status_code
         error_id, _ = first_error(resp.content)
         hint = ""
@@ -570,8 +439,9 @@ class OutreachClient:
                 f"{REAUTHORIZE_HOWTO}"
             )
         elif status == 404:
-            hint = f"; check {ENV_API_BASE_URL} (api_base_url)"
-        return OutreachAPIError(
+            hint = f"; check {env('api_base_url')} (api_base_url)"
+        kind = FatalAPIError if 400 <= status < 500 and status != 408 else RetriableAPIError
+        return kind(
             f"Outreach API error on stream {scan.stream!r}: HTTP {status} "
             f"{self._error_summary(resp, token)} (GET {url_path(url)}){hint}",
             status=status,
@@ -579,82 +449,3 @@ class OutreachClient:
             stream=scan.stream,
             url_path=url_path(url),
         )
-
-
-# --- bodies ----------------------------------------------------------------------------------
-
-
-def _read_body(resp: requests.Response) -> bytes:
-    """The whole body of a ``stream=True`` response, read in one call.
-
-    ``resp.content`` gathers a multi-MB page through a generator of 10 KB chunks; asking
-    for one chunk of any size makes urllib3 read (and gunzip) it at once, with the same
-    timeouts and the same requests exceptions for bodies cut short. A 200 body is read
-    here and nowhere else; any other status is small and stays readable as
-    ``resp.content`` for error messages.
-    """
-    if resp.status_code != 200:
-        return resp.content
-    return b"".join(resp.iter_content(chunk_size=None))
-
-
-def _accept(content: bytes, decoder: PageDecoder[Any] | None) -> _Body | None:
-    """The 200 body, by the decoder when it takes it; ``None`` if cut short or unparsable."""
-    if decoder is not None:
-        decoded = decoder.decode(content)
-        if decoded is not None:
-            return _Body(None, decoded, decoded.next_link)
-    payload = _parse_page(content)
-    if payload is None:
-        return None
-    return _Body(payload["data"], None, next_link(payload))
-
-
-def _page(body: _Body, decoder: PageDecoder[T] | None, head: Page[T]) -> Page[T]:
-    """``head`` (where the page came from) with its content; a page the decoder refused is
-    converted here, from the resources ``json.loads`` made of it."""
-    if body.decoded is not None:
-        return replace(head, decoded=body.decoded.value, decoded_records=body.decoded.records)
-    records = body.records or []
-    if decoder is None:
-        return replace(head, records=records)
-    return replace(head, decoded=decoder.convert(records), decoded_records=len(records))
-
-
-def _parse_page(content: bytes) -> dict[str, Any] | None:
-    """The JSON:API body, or ``None`` if it was cut short or is not a list response."""
-    try:
-        payload = json.loads(content)
-    except ValueError:
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        return None
-    return payload
-
-
-def first_error(content: bytes) -> tuple[str | None, str | None]:
-    """``id`` and ``detail`` (or ``details``, or ``title``) of the first JSON:API error."""
-    try:
-        body = json.loads(content)
-    except ValueError:
-        return None, None
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
-        return None, None
-    first = errors[0]
-    error_id = first.get("id")
-    detail = first.get("detail") or first.get("details") or first.get("title")
-    return (
-        str(error_id) if error_id is not None else None,
-        str(detail) if detail is not None else None,
-    )
-
-
-def error_summary(content: bytes, secrets: tuple[str, ...]) -> str:
-    """``<id>: <detail>`` of a JSON:API error, else the start of a text body, redacted."""
-    error_id, detail = first_error(content)
-    if error_id or detail:
-        text = ": ".join(p for p in (error_id, detail) if p)
-    else:
-        text = " ".join(content[:200].decode("utf-8", "replace").split())
-    return redact(text, secrets)[:300] or "(empty body)"

@@ -8,7 +8,6 @@ request body (which holds the client secret and the refresh token) never appears
 line or an error.
 """
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,23 +15,18 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from outreach_assets.client.errors import OutreachAuthError
 from outreach_assets.client.log import LoggerLike, default_logger, redact
 from outreach_assets.client.quota import parse_retry_after
 from outreach_assets.client.retry import TRANSPORT_ERRORS, backoff_delay, describe_transport_error
-from outreach_assets.client.settings import (
-    DEFAULT_AUTHORIZE_URL,
-    ENV_CLIENT_ID,
-    ENV_CLIENT_SECRET,
-    ENV_REDIRECT_URI,
-    ENV_REFRESH_TOKEN,
-    ClientSettings,
-)
+from outreach_assets.config import env
+from outreach_assets.config.client import DEFAULT_AUTHORIZE_URL, ClientSettings
+from outreach_assets.errors import AuthError
+from outreach_assets.jsontext import loads_or_none
 
 TOKEN_THROTTLE_WAIT_S = 60.0  # Outreach allows one token per user per minute
 REAUTHORIZE_HOWTO = (
     "run `outreach-assets auth url`, open the URL and approve, then run "
-    f"`outreach-assets auth exchange --code <code>`, which writes {ENV_REFRESH_TOKEN} to .env "
+    f"`outreach-assets auth exchange --code <code>`, which writes {env('refresh_token')} to .env "
     "and fills the token store"
 )
 
@@ -138,7 +132,7 @@ class TokenEndpoint:
                 failures = self._backoff(failures, describe_transport_error(exc))
                 continue
             if resp.status_code == 200:
-                token = TokenResponse.from_json(_json_or_none(resp.content))
+                token = TokenResponse.from_json(loads_or_none(resp.content))
                 if token is not None:
                     return token
                 failures = self._backoff(failures, "HTTP 200 without an access_token")
@@ -153,7 +147,7 @@ class TokenEndpoint:
         s = self._settings
         failures += 1
         if failures > s.max_retries:
-            raise OutreachAuthError(
+            raise AuthError(
                 f"the Outreach token endpoint {s.token_url} failed "
                 f"{failures} times; last failure: {failure}"
             )
@@ -171,7 +165,7 @@ class TokenEndpoint:
         delay = max(1.0, TOKEN_THROTTLE_WAIT_S if retry_after is None else retry_after)
         budget = self._settings.max_rate_limit_wait_s
         if waited + delay > budget:
-            raise OutreachAuthError(
+            raise AuthError(
                 f"the Outreach token endpoint kept answering 429 (too many tokens requested; "
                 f"one per user per minute) for {waited:.0f} s, beyond max_rate_limit_wait_s="
                 f"{budget:g}; are many processes refreshing without a shared token store?"
@@ -185,26 +179,26 @@ class TokenEndpoint:
 
     def _client_error(
         self, resp: requests.Response, grant: str, secrets: tuple[str, ...]
-    ) -> OutreachAuthError:
-        body = _json_or_none(resp.content)
+    ) -> AuthError:
+        body = loads_or_none(resp.content)
         error = body.get("error") if isinstance(body, dict) else None
         description = body.get("error_description") if isinstance(body, dict) else None
         detail = redact(f"{error or 'no error code'}: {description or ''}".strip(": "), secrets)
         status = resp.status_code
         if error == "invalid_grant" and grant == "refresh_token":
-            return OutreachAuthError(self._invalid_refresh_message(status, detail))
+            return AuthError(self._invalid_refresh_message(status, detail))
         if error == "invalid_grant":
-            return OutreachAuthError(
+            return AuthError(
                 f"Outreach rejected the authorization code (HTTP {status} {detail}); codes are "
                 "short-lived and single-use: run `outreach-assets auth url` again and exchange "
-                f"the new code at once, with the same {ENV_REDIRECT_URI} as the authorize URL"
+                f"the new code at once, with the same {env('redirect_uri')} as the authorize URL"
             )
         if error == "invalid_client" or status == 401:
-            return OutreachAuthError(
+            return AuthError(
                 f"Outreach rejected the client credentials (HTTP {status} {detail}); check "
-                f"{ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} against your Outreach app"
+                f"{env('client_id')} and {env('client_secret')} against your Outreach app"
             )
-        return OutreachAuthError(
+        return AuthError(
             f"the Outreach token endpoint {self._settings.token_url} answered HTTP {status} "
             f"({detail}) to a {grant} grant"
         )
@@ -221,13 +215,6 @@ class TokenEndpoint:
             "(14 days after it was issued), was superseded by 100 newer tokens, or was "
             f"revoked. To get a new one, {REAUTHORIZE_HOWTO}{store}"
         )
-
-
-def _json_or_none(content: bytes) -> object:
-    try:
-        return json.loads(content)
-    except ValueError:
-        return None
 
 
 def exchange_code(

@@ -6,22 +6,13 @@ that rebuilt it lost the ``/api/v2`` prefix and 404'd on page 2. The one edit we
 lowering ``page[size]`` after a 502/504, leaving everything else byte for byte.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from outreach_assets.catalog import Stream
+from outreach_assets.timestamps import format_cursor_time
 
 PAGE_SIZE_PARAM = "page[size]"
-
-
-def format_cursor_time(moment: datetime) -> str:
-    """ISO-8601 UTC with milliseconds and ``Z``, the API's own format.
-
-    Naive datetimes are refused: guessing their zone silently shifts a window by hours.
-    """
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"datetime {moment.isoformat()} has no time zone; pass an aware one")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def first_page_url(

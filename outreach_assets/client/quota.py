@@ -9,13 +9,13 @@ several streams may be fetched at once and each in-flight request spends quota b
 response tells us so.
 """
 
-import email.utils
 import math
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+
+from outreach_assets.timestamps import format_epoch, parse_http_date
 
 EPOCH_THRESHOLD = 1e9  # a Reset value above this is a Unix time, below it a delay in seconds
 RESET_MARGIN_S = 1.0  # wake a little after the reset: clocks and header rounding differ
@@ -71,28 +71,11 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     try:
         seconds = float(text)
     except ValueError:
-        when = _parse_http_or_iso_date(text)
-        return None if when is None else max(0.0, when - now)
+        when = parse_http_date(text)
+        return None if when is None else max(0.0, when.timestamp() - now)
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return max(0.0, seconds - now) if seconds > EPOCH_THRESHOLD else seconds
-
-
-def _parse_http_or_iso_date(text: str) -> float | None:
-    try:
-        parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
-
-
-def format_epoch(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

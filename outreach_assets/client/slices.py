@@ -6,12 +6,13 @@ disjoint time slices of the range, each its own scan sharing the client (and so 
 limiter), are fetched at once.
 
 Slices are not free: each one ends on a partial page, so ``k`` slices cost up to ``k - 1``
-requests more than the minimum (ceil(records / page size)), and issue 5 allows 2%. The
+requests more than the minimum (ceil(records / page size)); we allow 2%. The
 scan therefore starts on the whole range and lets its first pages decide: the API sorts by
 the cursor, so pages 1..n cover ``[start, last cursor on page n]`` and the share of the
 range that took estimates the number of pages (a range that begins before the data
 under-estimates it, which only means fewer slices). ``count=true`` would say it exactly,
-but counting is expensive and unreliable (outreach-api.md 2.4). One extra slice is allowed
+but Outreach documents counting as expensive and its count as an estimate
+(https://developers.outreach.io/api/making-requests/#pagination). One extra slice is allowed
 per ``PAGES_PER_EXTRA_SLICE`` estimated pages, up to ``max_concurrent_slices``.
 
 Slices cost memory too (each holds a page in flight; a wide prospects page decodes to tens
@@ -39,25 +40,20 @@ import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from outreach_assets.catalog import Stream
-from outreach_assets.client.http import OutreachClient, Page, PageDecoder
-from outreach_assets.client.pagination import format_cursor_time
+from outreach_assets.client.http import OutreachClient
+from outreach_assets.client.page import Page, PageDecoder
 from outreach_assets.client.prefetch import Prefetcher, prefetch
-from outreach_assets.records import ConversionStats, parse_timestamp
+from outreach_assets.timestamps import ONE_MS, format_cursor_time, from_ms, parse_timestamp, to_ms
 
 # Each extra slice costs at most one partial page: one per 50 pages keeps us within 2%.
 PAGES_PER_EXTRA_SLICE = 50
 # Pages fetched before deciding: the consumer is timed on all but the last (in hand).
 PROBE_PAGES = 3
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def fetch_pages(
         cursor = stream.cursor or ""
         sources = [
             _bounded(
-                client.iter_pages(stream, lo, hi, decoder=decoder, cancel=cancel), cursor, _ms(hi)
+                client.iter_pages(stream, lo, hi, decoder=decoder, cancel=cancel), cursor, to_ms(hi)
             )
             for lo, hi in plan.bounds
         ]
@@ -226,7 +222,7 @@ def plan_slices(
     known = [c for c in cursors if c is not None]
     if len(known) < len(cursors) or known != sorted(known):
         return SlicePlan((), f"the first pages are not sorted by {stream.cursor}: no estimate")
-    start_ms, end_ms, last = _ms(start), _ms(end), known[-1]
+    start_ms, end_ms, last = to_ms(start), to_ms(end), known[-1]
     done, left = last - start_ms, end_ms - last
     if done <= 0 or left <= 0:
         return SlicePlan((), f"page {n} ends at the range's edge ({_text(last)})")
@@ -248,7 +244,7 @@ def plan_slices(
     if count <= 1:
         return SlicePlan((), because)
     cuts = [last + left * i // count for i in range(count + 1)]
-    bounds = [(_moment(cuts[i]), _moment(cuts[i + 1]) - _ONE_MS) for i in range(count)]
+    bounds = [(from_ms(cuts[i]), from_ms(cuts[i + 1]) - ONE_MS) for i in range(count)]
     bounds[-1] = (bounds[-1][0], end)  # exactly the unsliced scan's upper bound
     ids = [i for page in probed for i in page.ids]
     ties = frozenset(i for i, c in zip(ids, cursors, strict=True) if c == last)
@@ -274,7 +270,7 @@ def _without_ties(
 def _bounded(pages: Iterator[Page[Any]], cursor: str, last_ms: int) -> Iterator[Page[Any]]:
     """A slice's pages up to its upper bound, even if the API ignores the bound.
 
-    Outreach has been seen ignoring ``[lte]`` (outreach-api.md): a slice would then read on
+    Outreach has been seen ignoring ``[lte]``: a slice would then read on
     into the next slices' records, duplicating them and their requests. The first page that
     passes the bound is trimmed to it and ends the slice.
     """
@@ -293,55 +289,29 @@ def _bounded(pages: Iterator[Page[Any]], cursor: str, last_ms: int) -> Iterator[
 
 def page_keys(page: Page[Any], cursor: str) -> tuple[list[Any], list[int | None]]:
     """Ids and cursors (ms since the epoch, None where unreadable) of a page's records,
-    whether it holds raw resource objects or a decoded ``(RecordBatch, stats)``."""
-    batch = _batch(page)
-    if batch is None:
-        return [r.get("id") for r in page.records], [_cursor_ms(r, cursor) for r in page.records]
-    micros = pc.cast(batch.column(cursor), pa.int64()).to_pylist()
-    return batch.column("id").to_pylist(), [None if m is None else m // 1000 for m in micros]
+    whether it holds raw resource objects or a decoded value."""
+    if page.decoded is not None:
+        return page.decoded.keys(cursor)
+    return [r.get("id") for r in page.records], [_cursor_ms(r, cursor) for r in page.records]
 
 
 def keep_rows(page: Page[Any], keep: Sequence[bool]) -> Page[Any]:
     """The page with only the rows where ``keep`` is true."""
-    converted = _converted(page)
-    if converted is None:
+    if page.decoded is None:
         return replace(page, records=[r for r, k in zip(page.records, keep, strict=True) if k])
-    batch, conversion = converted
-    kept = batch.filter(pa.array(keep, type=pa.bool_()))
-    stats = replace(conversion, rows=kept.num_rows)
-    return replace(page, decoded=(kept, stats), decoded_records=kept.num_rows)
-
-
-def _batch(page: Page[Any]) -> pa.RecordBatch | None:
-    converted = _converted(page)
-    return None if converted is None else converted[0]
-
-
-def _converted(page: Page[Any]) -> tuple[pa.RecordBatch, ConversionStats] | None:
-    """``(batch, stats)`` of a page fetched with the Arrow decoder, else None."""
-    value = page.decoded
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], pa.RecordBatch):
-        return value[0], value[1]
-    return None
+    kept = page.decoded.keep(keep)
+    return replace(page, decoded=kept, decoded_records=kept.rows)
 
 
 def _cursor_ms(record: dict[str, Any], cursor: str) -> int | None:
     """A record's cursor in ms since the epoch (the API's precision), or None if unreadable."""
     attributes = record.get("attributes")
     moment = parse_timestamp(attributes.get(cursor)) if isinstance(attributes, dict) else None
-    return None if moment is None else _ms(moment)
-
-
-def _ms(moment: datetime) -> int:
-    return (moment - _EPOCH) // _ONE_MS
-
-
-def _moment(ms: int) -> datetime:
-    return _EPOCH + ms * _ONE_MS
+    return None if moment is None else to_ms(moment)
 
 
 def _text(ms: int) -> str:
-    return format_cursor_time(_moment(ms))
+    return format_cursor_time(from_ms(ms))
 
 
 def _ahead(depth: int) -> str:

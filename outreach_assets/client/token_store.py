@@ -29,8 +29,8 @@ from typing import Protocol
 
 import filelock
 
-from outreach_assets.client.errors import OutreachAuthError, OutreachConfigError
-from outreach_assets.client.settings import ENV_TOKEN_STORE
+from outreach_assets.config import env
+from outreach_assets.errors import AuthError, ConfigError
 
 STORE_VERSION = 1
 LOCK_TIMEOUT_S = 600.0  # the holder may be waiting out a throttled token endpoint
@@ -163,7 +163,7 @@ class FileTokenStore:
         try:
             lock.acquire()
         except filelock.Timeout:
-            raise OutreachAuthError(
+            raise AuthError(
                 f"another process has held the Outreach token store lock {self.path}.lock for "
                 f"more than {self._lock_timeout_s:.0f} s; if no other run is refreshing a "
                 "token, delete that lock file"
@@ -179,8 +179,9 @@ class FileTokenStore:
         except OSError as exc:
             raise self._config_error("create the directory of", exc) from None
 
-    def _config_error(self, action: str, exc: OSError) -> OutreachConfigError:
-        return OutreachConfigError(
+    def _config_error(self, action: str, exc: OSError) -> ConfigError:
+        return ConfigError(
             f"cannot {action} the Outreach token store {self.path} ({exc.strerror or exc}); "
-            f"set {ENV_TOKEN_STORE} (or the resource's token_store_path) to a writable file path"
+            f"set {env('token_store_path')} (or the resource's token_store_path) to a writable "
+            "file path"
         )

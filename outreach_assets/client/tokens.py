@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 from outreach_assets.client.log import LoggerLike
 from outreach_assets.client.oauth import TokenEndpoint
-from outreach_assets.client.settings import ClientSettings
 from outreach_assets.client.token_store import StoredToken, TokenStore, fingerprint
+from outreach_assets.config.client import ClientSettings
 
 
 class TokenManager:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from outreach_assets import catalog
 from outreach_assets.catalog import Stream
+from outreach_assets.config import env
 from outreach_assets.sandbox.app import API_PREFIX, TOKEN_PATH, SandboxApp
 from outreach_assets.sandbox.config import SandboxConfig
 from outreach_assets.sandbox.messages import Request, Response, jsonapi_error
@@ -207,14 +208,15 @@ class SandboxServer:
     def environment(self) -> dict[str, str]:
         """The OUTREACH_* settings that point the project at this sandbox."""
         cfg = self.config
-        return {
-            "OUTREACH_API_BASE_URL": self.api_base_url,
-            "OUTREACH_TOKEN_URL": self.token_url,
-            "OUTREACH_CLIENT_ID": cfg.client_id,
-            "OUTREACH_CLIENT_SECRET": cfg.client_secret,
-            "OUTREACH_REDIRECT_URI": cfg.redirect_uri,
-            "OUTREACH_REFRESH_TOKEN": self.current_refresh_token,
+        values = {
+            "api_base_url": self.api_base_url,
+            "token_url": self.token_url,
+            "client_id": cfg.client_id,
+            "client_secret": cfg.client_secret,
+            "redirect_uri": cfg.redirect_uri,
+            "refresh_token": self.current_refresh_token,
         }
+        return {env(name): value for name, value in values.items()}
 
     # --- behaviour switches ----------------------------------------------------------------
 

@@ -1,0 +1,43 @@
+"""The Dagster assets: what each stream becomes, and the jobs that materialize them.
+
+``translator``: keys, groups, kinds, descriptions and metadata of a stream's assets (override
+it for other names). ``partitions``: the shared time-window partitions. ``sweep``: one API
+sweep over a run's windows, routed per partition. ``stream`` and ``current``: the two asset
+builders; ``checks`` and ``metadata``: what a materialization checks and records.
+``factory``: every stream's assets. ``jobs``: the sync and current-state jobs.
+"""
+
+from outreach_assets.assets.checks import (
+    CHECK_CURSOR_IN_WINDOW,
+    CHECK_IDS_UNIQUE,
+    CHECK_SCHEMA,
+    check_results,
+)
+from outreach_assets.assets.current import build_current_asset
+from outreach_assets.assets.factory import build_assets
+from outreach_assets.assets.jobs import CURRENT_STATE_JOB, SYNC_JOB, build_jobs
+from outreach_assets.assets.metadata import MAX_PARTITIONS_IN_METADATA, run_metadata
+from outreach_assets.assets.partitions import build_partitions_def, partitions_def_for
+from outreach_assets.assets.stream import POOL, RETRY_POLICY, build_stream_asset
+from outreach_assets.assets.translator import CURRENT_STATE_CONDITION, OutreachTranslator
+
+__all__ = [
+    "CHECK_CURSOR_IN_WINDOW",
+    "CHECK_IDS_UNIQUE",
+    "CHECK_SCHEMA",
+    "CURRENT_STATE_CONDITION",
+    "CURRENT_STATE_JOB",
+    "MAX_PARTITIONS_IN_METADATA",
+    "POOL",
+    "RETRY_POLICY",
+    "SYNC_JOB",
+    "OutreachTranslator",
+    "build_assets",
+    "build_current_asset",
+    "build_jobs",
+    "build_partitions_def",
+    "build_stream_asset",
+    "check_results",
+    "partitions_def_for",
+    "run_metadata",
+]

@@ -1,0 +1,103 @@
+"""The partitioned stream asset: one API sweep per run, one file per partition.
+
+Backfills run as a single run per range (``BackfillPolicy.single_run``), so a range costs
+about one scan of the API instead of one scan per partition; the store splits the sweep
+into per-partition files, and the checks are computed on those files as they are committed.
+"""
+
+import dagster as dg
+
+from outreach_assets.assets.checks import check_results, check_specs
+from outreach_assets.assets.metadata import log_run, run_metadata
+from outreach_assets.assets.sweep import SweepStats, sweep
+from outreach_assets.assets.translator import OutreachTranslator
+from outreach_assets.catalog import Stream
+from outreach_assets.convert import arrow_schema
+from outreach_assets.errors import FatalError, RetriableError
+from outreach_assets.resources import OutreachParquetIOManager, OutreachResource
+from outreach_assets.storage import PartitionWindow
+
+POOL = "outreach_api"  # every asset that calls Outreach shares this concurrency pool
+
+# Transient failures the client's own retries did not absorb (a long outage): the step asks
+# Dagster to run it again later, with these growing, jittered delays. It asks by raising
+# RetryRequested; the policy is not the asset's retry_policy, because Dagster turns an
+# interrupt inside an op that has one (Ctrl-C, SIGTERM, Terminate in the UI) into a retry
+# (https://github.com/dagster-io/dagster/issues/15026): a stopped run would go on and wait
+# for the quota again. A killed worker is the instance's run_retries' business (dagster.yaml).
+RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def run_windows(
+    context: dg.AssetExecutionContext, partitions_def: dg.TimeWindowPartitionsDefinition
+) -> list[PartitionWindow]:
+    """The windows of this run's partitions, in order (one, or a backfill's whole range)."""
+    windows = []
+    for key in context.partition_keys:
+        window = partitions_def.time_window_for_partition_key(key)
+        windows.append(PartitionWindow(key, window.start, window.end))
+    return windows
+
+
+def build_stream_asset(
+    stream: Stream,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    keep: frozenset[str] = frozenset(),
+    translator: OutreachTranslator | None = None,
+) -> dg.AssetsDefinition:
+    """One partitioned asset for a catalog stream."""
+    schema = arrow_schema(stream, keep)
+    spec = (translator or OutreachTranslator()).get_asset_spec(stream, schema)
+
+    @dg.asset(
+        key=spec.key,
+        group_name=spec.group_name,
+        kinds=spec.kinds,
+        description=spec.description,
+        tags=spec.tags,
+        metadata=spec.metadata,
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=POOL,
+        check_specs=check_specs(spec.key),
+    )
+    def _stream_asset(
+        context: dg.AssetExecutionContext,
+        outreach: OutreachResource,
+        io_manager: dg.ResourceParam[OutreachParquetIOManager],
+    ) -> dg.MaterializeResult:
+        windows = run_windows(context, partitions_def)
+        client = outreach.get_client()
+        requests_before = client.stats.requests
+        stats = SweepStats()
+        try:
+            results = io_manager.get_store().write_partitions(
+                stream.name,
+                schema,
+                stream.cursor,
+                windows,
+                sweep(client, stream, windows, stats, keep=keep),
+            )
+        except RetriableError as exc:
+            raise dg.RetryRequested(
+                max_retries=RETRY_POLICY.max_retries,
+                seconds_to_wait=RETRY_POLICY.calculate_delay(context.retry_number + 1),
+            ) from exc
+        except FatalError as exc:
+            raise dg.Failure(
+                description=f"{stream.name}, partitions {windows[0].key}..{windows[-1].key}: "
+                f"{exc}. Retrying cannot fix this; the previous files are unchanged.",
+                allow_retries=False,
+            ) from exc
+        requests = client.stats.requests - requests_before
+        log_run(
+            context.log, stream, windows=windows, results=results, stats=stats, requests=requests
+        )
+        return dg.MaterializeResult(
+            metadata=run_metadata(stream, results, stats, requests),
+            check_results=check_results(results),
+        )
+
+    return _stream_asset

@@ -1,0 +1,116 @@
+"""The one place that maps a catalog stream to its Dagster assets' keys, groups and texts.
+
+In the spirit of dagster-dlt's ``DagsterDltTranslator``
+(https://github.com/dagster-io/dagster/blob/master/python_modules/libraries/dagster-dlt/dagster_dlt/translator.py):
+the asset factory, the jobs and the automation all ask a translator, so a deployment that
+wants other keys or groups overrides one method and everything follows::
+
+    class MyTranslator(OutreachTranslator):
+        def get_asset_spec(self, stream, schema):
+            spec = super().get_asset_spec(stream, schema)
+            return spec.replace_attributes(key=dg.AssetKey(["raw", "outreach", stream.name]))
+
+    defs = build_defs(translator=MyTranslator())
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dagster as dg
+import pyarrow as pa
+
+from outreach_assets.catalog import Stream
+from outreach_assets.convert import arrow_schema
+
+# A current-state table is rebuilt once any partition of its stream has landed and the
+# stream has no run in flight. Not ``AutomationCondition.eager()``: eager also waits until no
+# upstream partition is missing, which never holds while the history is not fully backfilled.
+CURRENT_STATE_CONDITION = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("rebuild_after_stream_update")
+
+REPLICATION_TAG = "outreach/replication"  # "incremental" or "full_snapshot", for selections
+
+_ARROW_TO_COLUMN_TYPE = {
+    pa.types.is_int64: "int64",
+    pa.types.is_float64: "float64",
+    pa.types.is_boolean: "boolean",
+    pa.types.is_string: "string",
+    pa.types.is_timestamp: "timestamp[us, UTC]",
+    pa.types.is_date32: "date",
+}
+
+
+def table_schema(schema: pa.Schema) -> dg.TableSchema:
+    """The Arrow schema as Dagster's column schema (shown on the asset page)."""
+    return dg.TableSchema(columns=[dg.TableColumn(f.name, _column_type(f.type)) for f in schema])
+
+
+def _column_type(arrow_type: pa.DataType) -> str:
+    for test, name in _ARROW_TO_COLUMN_TYPE.items():
+        if test(arrow_type):
+            return name
+    return str(arrow_type)
+
+
+@dataclass(frozen=True)
+class OutreachTranslator:
+    """Specs of a stream's two assets: its partitions, and its current state."""
+
+    key_prefix: str = "outreach"
+    group_name: str = "outreach"
+
+    def get_asset_spec(self, stream: Stream, schema: pa.Schema) -> dg.AssetSpec:
+        """The partitioned stream asset ``<prefix>/<stream>``."""
+        replication = (
+            f"incremental on `{stream.cursor}`" if stream.cursor else "full snapshot per period"
+        )
+        return dg.AssetSpec(
+            key=dg.AssetKey([self.key_prefix, stream.name]),
+            group_name=self.group_name,
+            kinds={"outreach", "parquet"},
+            description=f"{stream.description}\n\nOutreach `/{stream.path}`, {replication}.",
+            tags={REPLICATION_TAG: stream.replication.value},
+            metadata={
+                "dagster/column_schema": table_schema(schema),
+                "outreach/path": f"/{stream.path}",
+                "outreach/cursor": stream.cursor or "none (full snapshot)",
+                "outreach/scope": stream.scope,
+            },
+        )
+
+    def get_current_asset_spec(self, stream: Stream, schema: pa.Schema) -> dg.AssetSpec:
+        """The current-state asset ``<prefix>/<stream>_current``, downstream of the stream."""
+        source = self.get_asset_spec(stream, schema).key
+        what = (
+            f"one row per id with the newest `{stream.cursor}`"
+            if stream.cursor
+            else "the latest snapshot"
+        )
+        return dg.AssetSpec(
+            key=dg.AssetKey([self.key_prefix, f"{stream.name}_current"]),
+            group_name=self.group_name,
+            kinds={"parquet"},
+            deps=[source],
+            description=f"Current state of `{source.to_user_string()}`: {what}.",
+            tags={REPLICATION_TAG: stream.replication.value},
+            metadata={"dagster/column_schema": table_schema(schema)},
+            automation_condition=CURRENT_STATE_CONDITION,
+        )
+
+    # Shortcuts for the parts that only need keys (jobs, schedules, sensors).
+
+    def asset_key(self, stream: Stream) -> dg.AssetKey:
+        return self.get_asset_spec(stream, arrow_schema(stream)).key
+
+    def current_asset_key(self, stream: Stream) -> dg.AssetKey:
+        return self.get_current_asset_spec(stream, arrow_schema(stream)).key
+
+    def selection(self, streams: Sequence[Stream]) -> dg.AssetSelection:
+        """The stream assets of ``streams``: the target of a trigger."""
+        return dg.AssetSelection.assets(*(self.asset_key(s) for s in streams))
+
+    def current_selection(self, streams: Sequence[Stream]) -> dg.AssetSelection:
+        return dg.AssetSelection.assets(*(self.current_asset_key(s) for s in streams))

@@ -1,0 +1,99 @@
+"""The two schedules: the close-out of each ended period and the open-period refresh.
+
+Both request runs of the partitioned stream assets; which partition a tick means comes from
+``automation.periods``, so the schedules and the change sensor agree on it.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+from outreach_assets.assets import OutreachTranslator
+from outreach_assets.automation.periods import (
+    close_out_cron,
+    closed_partition_key,
+    incremental_streams,
+    open_partition_key,
+)
+from outreach_assets.catalog import STREAMS
+from outreach_assets.config import ConfigError, env
+from outreach_assets.timestamps import format_cursor_time
+
+CLOSE_OUT_SCHEDULE = "outreach_close_out"
+REFRESH_SCHEDULE = "outreach_open_period_refresh"
+TRIGGER_TAG = "outreach/trigger"
+
+
+def _tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
+    moment = context.scheduled_execution_time
+    return datetime.now(UTC) if moment is None else moment.astimezone(UTC)
+
+
+def build_close_out_schedule(
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    lag: timedelta,
+    translator: OutreachTranslator,
+) -> dg.ScheduleDefinition:
+    """Every stream, the period that ended ``lag`` ago: one run per period, on by default."""
+    keys = [translator.asset_key(s) for s in STREAMS]
+    hours = lag.total_seconds() / 3600
+
+    @dg.schedule(
+        cron_schedule=close_out_cron(partitions_def, lag),
+        name=CLOSE_OUT_SCHEDULE,
+        target=translator.selection(STREAMS),
+        execution_timezone=partitions_def.timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=f"Sync the period that ended {hours:g} h ago for every stream "
+        f"({env('close_lag_hours')}); one run per period.",
+    )
+    def _close_out(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        key = closed_partition_key(partitions_def, _tick_time(context), lag)
+        if key is None:
+            return dg.SkipReason(f"no partition has ended {hours:g} h before this tick yet")
+        return dg.RunRequest(
+            run_key=f"{CLOSE_OUT_SCHEDULE}:{key}",
+            partition_key=key,
+            asset_selection=keys,
+            tags={TRIGGER_TAG: "close_out"},
+        )
+
+    return _close_out
+
+
+def build_refresh_schedule(
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    cron: str,
+    translator: OutreachTranslator,
+) -> dg.ScheduleDefinition:
+    """Every incremental stream, the period the tick falls in; off by default."""
+    streams = incremental_streams()
+    keys = [translator.asset_key(s) for s in streams]
+
+    def refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        moment = _tick_time(context)
+        key = open_partition_key(partitions_def, moment)
+        if key is None:
+            return dg.SkipReason(f"{moment.isoformat()} is before the first partition")
+        return dg.RunRequest(
+            run_key=f"{REFRESH_SCHEDULE}:{key}:{format_cursor_time(moment)}",
+            partition_key=key,
+            asset_selection=keys,
+            tags={TRIGGER_TAG: "refresh"},
+        )
+
+    try:
+        return dg.ScheduleDefinition(
+            name=REFRESH_SCHEDULE,
+            cron_schedule=cron,
+            execution_fn=refresh,
+            target=translator.selection(streams),
+            execution_timezone=partitions_def.timezone,
+            default_status=dg.DefaultScheduleStatus.STOPPED,
+            description=f"Sync the open period of the {len(streams)} incremental streams "
+            f"({env('refresh_cron')}={cron!r}).",
+        )
+    except dg.DagsterInvalidDefinitionError:
+        raise ConfigError(
+            f"{env('refresh_cron')}={cron!r} is not a cron schedule; e.g. '0 * * * *' (hourly)"
+        ) from None

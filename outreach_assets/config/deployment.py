@@ -1,0 +1,153 @@
+"""The settings that shape a deployment's Dagster definitions, each declared once.
+
+They are read when the code location loads, because they decide what the definitions are:
+where partitions start and how long they are, where files go, which columns exist and
+when the automation runs. The credentials, by contrast, stay ``dg.EnvVar`` references
+resolved at launch (``config.client``).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from outreach_assets.catalog import STREAMS
+from outreach_assets.config import rules
+from outreach_assets.config.declare import Rule, from_environment, setting, validate
+from outreach_assets.errors import ConfigError
+
+CADENCES: Final = ("daily", "weekly", "monthly")
+# Below a week, so the close-out tick of a weekly or monthly period stays inside the period
+# that follows (a monthly tick on day 1 + lag must be a day every month has).
+MAX_CLOSE_LAG_HOURS: Final = 7 * 24
+MIN_SENSOR_INTERVAL_S: Final = 30
+START_DATE_ENV: Final = "OUTREACH_START_DATE"
+KEEP_COLUMNS_ENV: Final = "OUTREACH_KEEP_COLUMNS"
+DROPPABLE_COLUMNS: Final = frozenset(f"{s.name}.{c}" for s in STREAMS for c in s.dropped_by_default)
+
+
+def parse_start_date(value: str) -> datetime:
+    """Accept ``2023-01-01T00:00:00Z`` (Mage's form) and a plain ``2023-01-01``.
+
+    Partitions start at a period boundary, so a time of day other than midnight UTC is
+    refused rather than silently truncated.
+    """
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{START_DATE_ENV}={value!r} is not a date; use 2023-01-01 or 2023-01-01T00:00:00Z"
+        ) from None
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if parsed.time() != datetime.min.time():
+        raise ConfigError(
+            f"{START_DATE_ENV}={value!r} must be midnight UTC (partitions start on a day "
+            "boundary); use a plain date such as 2023-01-01"
+        )
+    if parsed > datetime.now(UTC):
+        raise ConfigError(f"{START_DATE_ENV}={value!r} lies in the future")
+    return parsed
+
+
+def _is_start(value: object) -> bool:
+    return (
+        isinstance(value, datetime)
+        and value.utcoffset() is not None
+        and value.astimezone(UTC).time() == datetime.min.time()
+        and value <= datetime.now(UTC)
+    )
+
+
+def parse_keep_columns(text: str) -> frozenset[str]:
+    """``prospects.contactHistogram,...``: only columns dropped by default can be kept, so a
+    typo fails loudly instead of silently changing a schema."""
+    items = frozenset(filter(None, (part.strip() for part in text.split(","))))
+    for item in sorted(items - DROPPABLE_COLUMNS):
+        raise ConfigError(
+            f"{KEEP_COLUMNS_ENV}: {item!r} is not a column dropped by default; "
+            f"choose from {', '.join(sorted(DROPPABLE_COLUMNS))}"
+        )
+    return items
+
+
+def _hours(text: str) -> float:
+    return float(text.strip())
+
+
+def _seconds(text: str) -> int:
+    return int(text.strip())
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentSettings:
+    """Partitions, files, columns and automation of one deployment."""
+
+    start_date: datetime = setting(
+        env=START_DATE_ENV,
+        default=datetime(2023, 1, 1, tzinfo=UTC),
+        parse=parse_start_date,
+        rule=Rule(_is_start, "a past date at midnight UTC, like 2023-01-01"),
+        shown_default="`2023-01-01`",
+        help="First partition, `2023-01-01` or `2023-01-01T00:00:00Z`; set your own.",
+    )
+    partition_cadence: str = setting(
+        env="OUTREACH_PARTITION_CADENCE",
+        default="daily",
+        parse=lambda text: text.strip().lower(),
+        rule=rules.one_of(CADENCES),
+        help="`daily`, `weekly` or `monthly`; choose before the first materialization.",
+    )
+    data_dir: str = setting(
+        env="OUTREACH_DATA_DIR",
+        default="data/outreach",
+        rule=rules.TEXT,
+        help="Where the Parquet files go: a folder or an fsspec URL (`s3://bucket/prefix`).",
+    )
+    keep_columns: frozenset[str] = setting(
+        env=KEEP_COLUMNS_ENV,
+        default=frozenset(),
+        parse=parse_keep_columns,
+        rule=Rule(
+            lambda v: isinstance(v, frozenset) and v <= DROPPABLE_COLUMNS,
+            f"a set of columns dropped by default ({', '.join(sorted(DROPPABLE_COLUMNS))})",
+        ),
+        shown_default="none",
+        help="Columns dropped by default to keep, comma-separated, e.g. "
+        "`prospects.contactHistogram`.",
+    )
+    refresh_cron: str = setting(
+        env="OUTREACH_REFRESH_CRON",
+        default="0 * * * *",
+        parse=str.strip,
+        rule=rules.TEXT,
+        help="Cron of the open-period refresh, UTC.",
+    )
+    close_lag_hours: float = setting(
+        env="OUTREACH_CLOSE_LAG_HOURS",
+        default=6.0,
+        parse=_hours,
+        rule=rules.number_below(
+            0,
+            MAX_CLOSE_LAG_HOURS,
+            f"a number of hours from 0 to below {MAX_CLOSE_LAG_HOURS}",
+        ),
+        help="Hours after a period ends before the close-out syncs it.",
+    )
+    sensor_interval_s: int = setting(
+        env="OUTREACH_SENSOR_INTERVAL_S",
+        default=300,
+        parse=_seconds,
+        rule=rules.int_at_least(MIN_SENSOR_INTERVAL_S, " of seconds"),
+        help="Minimum seconds between change-sensor ticks.",
+    )
+
+    def kept_columns(self, stream: str) -> frozenset[str]:
+        """The dropped-by-default columns of ``stream`` this deployment keeps."""
+        prefix = f"{stream}."
+        return frozenset(c[len(prefix) :] for c in self.keep_columns if c.startswith(prefix))
+
+
+def deployment_settings_from_env(environ: Mapping[str, str]) -> DeploymentSettings:
+    """This deployment's settings; unset or empty variables mean the defaults."""
+    return validate(DeploymentSettings(**from_environment(DeploymentSettings, environ)))

@@ -1,0 +1,508 @@
+"""JSON:API resources -> Arrow record batches with one fixed schema per stream.
+
+Every partition of a stream must be readable as one table (Parquet datasets, DuckDB globs,
+the schema asset check), so the schema comes from the catalog alone and never from the data:
+an empty page, a page where a column is all null and a page full of surprises all produce
+the same schema. Values that do not fit it are never coerced and never dropped: they go to
+the ``_extra`` JSON column, and the returned :class:`ConversionStats` says how many did.
+
+Columns, in this order:
+
+* ``id`` (int64, not null).
+* Every catalog attribute, in catalog order, typed by :data:`ARROW_TYPES`.
+* ``<relationship>Id`` (int64) for every to-one relationship in the catalog, in catalog
+  order. It is null when the relationship object is missing, is ``null``, has
+  ``"data": null``, or carries only ``links`` and/or ``meta`` (singer-io crashed on
+  meta-only objects). To-many relationships are ignored. Ids given as decimal strings (the
+  JSON:API spec types ids as strings) are accepted because the conversion is lossless.
+* ``_extra`` (string): a JSON object (sorted keys, compact) of everything that had no typed
+  column, null when there was nothing. Keys are attribute names, plus
+  ``relationships.<name>`` for a malformed relationship (the dot keeps it apart from every
+  attribute name, since JSON:API member names cannot contain one).
+* ``_extracted_at`` (timestamp[us, UTC], not null): the caller's extraction time, the same
+  for the whole batch.
+
+Rules for values that do not fit:
+
+* Unknown attributes (not in the catalog) go to ``_extra`` under their own name, so nothing
+  is lost when Outreach adds a field; ``null`` values carry nothing and are not stored.
+  Every unknown name seen is listed in ``ConversionStats.unknown_attributes`` with the
+  number of rows that gave it a value (so an attribute that is always null shows as 0).
+* Wrong-typed values: the typed column gets null for that row and the original value goes
+  to ``_extra`` under the field's name; ``ConversionStats.moved_to_extra`` counts them per
+  field. No silent coercion: ``"True"`` is not a boolean, ``"us-west"`` is not ``True``,
+  ``5`` is not the string ``"5"``, ``3.7`` is not the integer 3 (``3.0`` is accepted as 3),
+  a string is not a list of its characters. Integers are accepted in NUMBER columns.
+* TIMESTAMP accepts any ISO-8601 date-time Python's ``datetime.fromisoformat`` reads
+  (Outreach's ``2024-02-16T19:30:18.000Z``, other offsets, no fractional seconds) and
+  normalizes it to UTC; sub-microsecond digits are truncated. A value without an offset is
+  taken as UTC, Outreach's documented zone, and a bare date as midnight UTC (the catalog
+  types ``sequence_steps.date`` as TIMESTAMP so that both of its shapes fit).
+* DATE accepts ``YYYY-MM-DD``; a date-time is accepted only when it is exactly midnight
+  UTC, because then taking its date part loses nothing. Anything else is wrong-typed.
+* JSON columns hold any JSON value as compact, key-sorted JSON text, so they never reject.
+
+Attribute/relationship name clashes (prospects ``updaterId``, events ``mailingId``, mailboxes
+``userId``; see the catalog): the relationship wins the ``<relationship>Id`` column, as in
+singer-io since v0.8.0. The attribute is dropped when it is null or names the same id; any
+other value is kept in ``_extra`` under the attribute's name and counted in
+``ConversionStats.clashes``. A catalog field with such a name gets no column of its own.
+
+Attributes in ``Stream.dropped_by_default`` (``prospects.contactHistogram``: many
+destinations cannot store an array of arrays) are left out of the schema and their values
+discarded, not put in ``_extra``, unless named in ``keep``; ``keep`` may only name such
+attributes, so a typo fails loudly instead of silently dropping the column.
+
+Speed: conversion is columnar, with no per-value Python work on the normal path. The
+columns of one type are gathered row by row (the order json.loads allocated the values in,
+so memory is read in order), converted with one ``pa.array`` call and made column-major
+with one ``take``; timestamps and dates are parsed by one vectorized
+Arrow cast. Integers, numbers and lists first pass one ``set(map(type, ...))`` check,
+because pyarrow itself would coerce them. Only when a type's fast conversion fails do its
+columns go one by one, and only a column that still fails is checked value by value.
+"""
+
+import functools
+import itertools
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, time
+from types import MappingProxyType
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from outreach_assets.catalog import Field, FieldType, Stream
+from outreach_assets.convert.layout import (
+    ARROW_TYPES,
+    UTC_US,
+    ConversionStats,
+    Layout,
+    layout,
+)
+from outreach_assets.jsontext import canonical
+from outreach_assets.timestamps import parse_timestamp
+
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ARROW_ERRORS: Final = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
+_NONE_TYPE: Final[type] = type(None)
+
+
+class _Rejected(Exception):
+    """A fast conversion refused its values; a narrower or per-value path decides."""
+
+
+class _Bad:
+    """Marker returned by per-value checks for a value that does not fit its column."""
+
+
+_BAD: Final = _Bad()
+
+
+def to_record_batch(
+    stream: Stream,
+    resources: Sequence[Mapping[str, Any]],
+    extracted_at: datetime,
+    keep: frozenset[str] = frozenset(),
+) -> tuple[pa.RecordBatch, ConversionStats]:
+    """Flatten one page (or any list) of parsed JSON:API resources of ``stream``.
+
+    Raises ``ValueError`` only for input that cannot make a row at all: a resource of another
+    JSON:API type (the wrong endpoint's data must not land in this table), one without an
+    integer id, or non-object ``attributes``/``relationships``; and for a naive
+    ``extracted_at``.
+    """
+    columns = layout(stream, frozenset(keep))
+    if extracted_at.tzinfo is None or extracted_at.utcoffset() is None:
+        raise ValueError("extracted_at must be timezone-aware")
+    _check_types(stream, resources)
+    stats = ConversionStats(rows=len(resources))
+    extra: list[dict[str, Any] | None] = [None] * len(resources)
+    attrs = _members(resources, "attributes")
+    rel_maps = _members(resources, "relationships")
+    seen = set().union(*attrs)
+
+    arrays = [_id_column(stream, resources)]
+    arrays += _attribute_columns(columns, attrs, extra, stats)
+    for rel in columns.relationships:
+        ids, column = _relationship_column(rel.name, rel_maps, extra, stats)
+        if rel.column in seen:
+            _apply_clash(rel.column, ids, attrs, extra, stats)
+        arrays.append(column)
+    for name in sorted(seen - columns.handled):
+        _move_unknown(name, attrs, extra, stats)
+    arrays.append(_extra_column(extra))
+    stamp = pa.scalar(extracted_at.astimezone(UTC), type=UTC_US)
+    arrays.append(pa.repeat(stamp, len(resources)))
+    return pa.RecordBatch.from_arrays(arrays, schema=columns.schema), stats
+
+
+def _check_types(stream: Stream, resources: Sequence[Mapping[str, Any]]) -> None:
+    # Airbyte once shipped sequenceStates as sequence_steps (issue #29247); refuse such data.
+    wrong = {r.get("type") for r in resources} - {stream.json_type, None}
+    if wrong:
+        raise ValueError(
+            f"stream {stream.name!r} expects JSON:API type {stream.json_type!r}, got "
+            + ", ".join(sorted(map(repr, wrong))[:5])
+        )
+
+
+def _members(resources: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The ``attributes`` or ``relationships`` object of each resource, ``{}`` when absent."""
+    out: list[Any] = [r.get(key) for r in resources]
+    if set(map(type, out)) <= {dict}:
+        return out
+    for i, member in enumerate(out):
+        if type(member) is dict:
+            continue
+        if member is None:
+            out[i] = {}
+        elif isinstance(member, Mapping):
+            out[i] = dict(member)
+        else:
+            raise ValueError(
+                f"resource #{i} (id {resources[i].get('id')!r}): {key!r} is "
+                f"{type(member).__name__}, not a JSON object"
+            )
+    return out
+
+
+def _id_column(stream: Stream, resources: Sequence[Mapping[str, Any]]) -> pa.Array:
+    raw = [r.get("id") for r in resources]
+    if set(map(type, raw)) <= {int}:
+        try:
+            return pa.array(raw, type=pa.int64())
+        except _ARROW_ERRORS:
+            pass
+    ids = [_as_id(v) for v in raw]
+    for i, v in enumerate(ids):
+        if v is None:
+            raise ValueError(
+                f"stream {stream.name!r}: resource #{i} has no integer id ({raw[i]!r:.40})"
+            )
+    return pa.array(ids, type=pa.int64())
+
+
+def _as_id(value: Any) -> int | None:
+    """A JSON:API id as int64: an int, or a decimal string (ids are strings in the spec)."""
+    if type(value) is str and value.isascii() and value.isdigit():
+        value = int(value)
+    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+        return value
+    return None
+
+
+# --- attributes --------------------------------------------------------------------------
+
+
+def _attribute_columns(
+    layout: Layout,
+    attrs: list[dict[str, Any]],
+    extra: list[dict[str, Any] | None],
+    stats: ConversionStats,
+) -> list[pa.Array]:
+    """One array per catalog attribute; a column only goes alone when its group fails."""
+    # Look attributes up with the key objects of the data itself: json.loads shares one
+    # object per key across a document, so lookups hit on identity instead of comparing text.
+    own_keys = {key: key for key in attrs[0]} if attrs else {}
+    converted: dict[str, pa.Array] = {}
+    for kind, names in layout.groups:
+        keys = tuple(own_keys.get(name, name) for name in names)
+        converted.update(_convert_group(kind, keys, attrs))
+    arrays = []
+    for f in layout.fields:
+        arr = converted.get(f.name)
+        if arr is None:
+            arr = _convert_column(f, [a.get(f.name) for a in attrs], extra, stats)
+        arrays.append(arr)
+    return arrays
+
+
+def _convert_group(
+    kind: FieldType, names: tuple[str, ...], attrs: list[dict[str, Any]]
+) -> dict[str, pa.Array]:
+    """Convert all of a type's columns at once, or none (``{}``) if any value does not fit.
+
+    Reading the values row by row follows the order json.loads allocated them in, and one
+    ``pa.array`` call plus one ``take`` (to make the row-major values column-major) is
+    much cheaper than a call per column or pyarrow's dict-to-struct conversion.
+    """
+    rows = len(attrs)
+    try:
+        if len(names) == 1:
+            flat = list(map(operator.itemgetter(names[0]), attrs))
+        else:
+            flat = list(itertools.chain.from_iterable(map(operator.itemgetter(*names), attrs)))
+    except KeyError:  # some resource lacks an attribute (sparse fieldsets): slower, same result
+        flat = [a.get(name) for a in attrs for name in names]
+    try:
+        arr = _FAST[kind](flat)
+    except (_Rejected, *_ARROW_ERRORS):
+        return {}
+    if isinstance(arr, pa.ChunkedArray):  # over 2 GiB of text in one group
+        return {}
+    if len(names) > 1:
+        arr = arr.take(_transpose_indices(rows, len(names)))
+    return {name: arr.slice(i * rows, rows) for i, name in enumerate(names)}
+
+
+@functools.lru_cache(maxsize=64)
+def _transpose_indices(rows: int, width: int) -> pa.Array:
+    """The ``take`` indices that turn a row-major rows x width array into column runs."""
+    starts = pa.array(range(0, rows * width, width), type=pa.int64())
+    return pa.concat_arrays([pc.add(starts, column) for column in range(width)])
+
+
+def _convert_column(
+    f: Field, values: list[Any], extra: list[dict[str, Any] | None], stats: ConversionStats
+) -> pa.Array:
+    if f.type is not FieldType.JSON:
+        try:
+            return _FAST[f.type](values)
+        except (_Rejected, *_ARROW_ERRORS):
+            pass
+    check = _CHECKS[f.type]
+    out: list[Any] = []
+    moved = 0
+    for i, value in enumerate(values):
+        converted = None if value is None else check(value)
+        if converted is _BAD:
+            _put_extra(extra, i, f.name, value)
+            moved += 1
+            converted = None
+        out.append(converted)
+    if moved:
+        stats.moved_to_extra[f.name] = stats.moved_to_extra.get(f.name, 0) + moved
+    return pa.array(out, type=ARROW_TYPES[f.type])
+
+
+def _only(values: list[Any], allowed: frozenset[type]) -> list[Any]:
+    """Reject the column unless every value has an allowed Python type (one C-level pass)."""
+    if not set(map(type, values)) <= allowed:
+        raise _Rejected
+    return values
+
+
+_INTS: Final[frozenset[type]] = frozenset({int, _NONE_TYPE})
+_NUMBERS: Final[frozenset[type]] = frozenset({int, float, _NONE_TYPE})
+_LISTS: Final[frozenset[type]] = frozenset({list, _NONE_TYPE})
+# What pa.array infers for int-only nested lists, including empty or all-null ones.
+_INT_LIST_LIST_INFERRED: Final = frozenset(
+    {
+        pa.null(),
+        pa.list_(pa.null()),
+        pa.list_(pa.list_(pa.null())),
+        pa.list_(pa.list_(pa.int64())),
+    }
+)
+
+
+def _fast_int_list_list(values: list[Any]) -> pa.Array:
+    # Inference, not an explicit type: pa.array(..., type=int64) would truncate 3.7 to 3.
+    inferred = pa.array(_only(values, _LISTS))
+    if inferred.type not in _INT_LIST_LIST_INFERRED:
+        raise _Rejected
+    return inferred.cast(ARROW_TYPES[FieldType.INT_LIST_LIST])
+
+
+# Conversions of a column (or of all columns of a type, flattened) that either convert every
+# value exactly or raise. Integers and numbers are type-checked first because pyarrow
+# truncates 3.7 into int64 and turns True into 1.0; lists because pyarrow reads the string
+# "ab" as the list ["a", "b"]. Strings and booleans need no check: pyarrow refuses 5 and 1.
+_FAST: Final[Mapping[FieldType, Callable[[list[Any]], pa.Array]]] = MappingProxyType(
+    {
+        FieldType.STRING: lambda v: pa.array(v, type=pa.string()),
+        FieldType.INTEGER: lambda v: pa.array(_only(v, _INTS), type=pa.int64()),
+        FieldType.NUMBER: lambda v: pa.array(_only(v, _NUMBERS), type=pa.float64()),
+        FieldType.BOOLEAN: lambda v: pa.array(v, type=pa.bool_()),
+        FieldType.TIMESTAMP: lambda v: pc.cast(pa.array(v, type=pa.string()), UTC_US),
+        FieldType.DATE: lambda v: pc.cast(pa.array(v, type=pa.string()), pa.date32()),
+        FieldType.STRING_LIST: lambda v: pa.array(_only(v, _LISTS), type=pa.list_(pa.string())),
+        FieldType.INT_LIST_LIST: _fast_int_list_list,
+    }
+)
+
+
+# --- per-value checks: the converted value, or _BAD; never called with None --------------
+
+
+def _check_string(value: Any) -> Any:
+    return value if type(value) is str else _BAD
+
+
+def _check_integer(value: Any) -> Any:
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+        return value
+    return _BAD
+
+
+def _check_number(value: Any) -> Any:
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return _BAD
+    return _BAD
+
+
+def _check_boolean(value: Any) -> Any:
+    return value if type(value) is bool else _BAD
+
+
+def _check_timestamp(value: Any) -> Any:
+    parsed = parse_timestamp(value)
+    return _BAD if parsed is None else parsed
+
+
+def _check_date(value: Any) -> Any:
+    if type(value) is str and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return _BAD
+    parsed = parse_timestamp(value)
+    if parsed is not None and parsed.time() == time():
+        return parsed.date()
+    return _BAD
+
+
+def _check_string_list(value: Any) -> Any:
+    if type(value) is list and all(v is None or type(v) is str for v in value):
+        return value
+    return _BAD
+
+
+def _check_int_list_list(value: Any) -> Any:
+    if type(value) is not list:
+        return _BAD
+    out: list[list[int | None] | None] = []
+    for inner in value:
+        if inner is None:
+            out.append(None)
+            continue
+        if type(inner) is not list:
+            return _BAD
+        ints = [None if v is None else _check_integer(v) for v in inner]
+        if any(v is _BAD for v in ints):
+            return _BAD
+        out.append(ints)
+    return out
+
+
+def _check_json(value: Any) -> Any:
+    return canonical(value)
+
+
+_CHECKS: Final[Mapping[FieldType, Callable[[Any], Any]]] = MappingProxyType(
+    {
+        FieldType.STRING: _check_string,
+        FieldType.INTEGER: _check_integer,
+        FieldType.NUMBER: _check_number,
+        FieldType.BOOLEAN: _check_boolean,
+        FieldType.TIMESTAMP: _check_timestamp,
+        FieldType.DATE: _check_date,
+        FieldType.STRING_LIST: _check_string_list,
+        FieldType.INT_LIST_LIST: _check_int_list_list,
+        FieldType.JSON: _check_json,
+    }
+)
+
+
+# --- relationships, clashes, unknown attributes -----------------------------------------
+
+
+_NO_RELATIONSHIP: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
+def _relationship_column(
+    name: str,
+    rel_maps: list[dict[str, Any]],
+    extra: list[dict[str, Any] | None],
+    stats: ConversionStats,
+) -> tuple[list[int | None], pa.Array]:
+    """The ``<name>Id`` values; well-formed pages take two comprehensions and one type check."""
+    try:
+        # Missing, links-only and meta-only relationship objects all have no "data": no id.
+        datas = [m.get(name, _NO_RELATIONSHIP).get("data") for m in rel_maps]
+        ids = [None if d is None else d["id"] for d in datas]
+        if set(map(type, ids)) <= _INTS:
+            return ids, pa.array(ids, type=pa.int64())
+    except (AttributeError, TypeError, KeyError, OverflowError):
+        pass
+    ids = _relationship_ids_slow(name, rel_maps, extra, stats)
+    return ids, pa.array(ids, type=pa.int64())
+
+
+def _relationship_ids_slow(
+    name: str,
+    rel_maps: list[dict[str, Any]],
+    extra: list[dict[str, Any] | None],
+    stats: ConversionStats,
+) -> list[int | None]:
+    """Value by value: string ids are parsed, a malformed ``data`` goes to ``_extra`` as is."""
+    ids: list[int | None] = []
+    key = f"relationships.{name}"
+    for i, rels in enumerate(rel_maps):
+        obj = rels.get(name)
+        data = obj.get("data") if type(obj) is dict else obj
+        if data is None:
+            ids.append(None)
+            continue
+        rid = _as_id(data.get("id")) if type(data) is dict else None
+        if rid is None:
+            _put_extra(extra, i, key, data)
+            stats.moved_to_extra[key] = stats.moved_to_extra.get(key, 0) + 1
+        ids.append(rid)
+    return ids
+
+
+def _apply_clash(
+    column: str,
+    ids: list[int | None],
+    attrs: list[dict[str, Any]],
+    extra: list[dict[str, Any] | None],
+    stats: ConversionStats,
+) -> None:
+    """Keep a same-named attribute only where it says something the relationship does not."""
+    for i, attributes in enumerate(attrs):
+        value = attributes.get(column)
+        if value is None or (ids[i] is not None and _as_id(value) == ids[i]):
+            continue
+        _put_extra(extra, i, column, value)
+        stats.clashes += 1
+
+
+def _move_unknown(
+    name: str,
+    attrs: list[dict[str, Any]],
+    extra: list[dict[str, Any] | None],
+    stats: ConversionStats,
+) -> None:
+    valued = 0
+    for i, attributes in enumerate(attrs):
+        value = attributes.get(name)
+        if value is not None:
+            valued += 1
+            _put_extra(extra, i, name, value)
+    stats.unknown_attributes[name] = stats.unknown_attributes.get(name, 0) + valued
+
+
+def _extra_column(extra: list[dict[str, Any] | None]) -> pa.Array:
+    if not any(extra):
+        return pa.nulls(len(extra), type=pa.string())
+    return pa.array([None if e is None else canonical(e) for e in extra], type=pa.string())
+
+
+def _put_extra(extra: list[dict[str, Any] | None], row: int, key: str, value: Any) -> None:
+    bucket = extra[row]
+    if bucket is None:
+        bucket = extra[row] = {}
+    bucket[key] = value

@@ -1,0 +1,179 @@
+"""JSON:API resources as Outreach sends them, and the conversion cases both converters share."""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from outreach_assets.catalog import FieldType, Stream
+
+API = "https://api.outreach.io/api/v2"
+HISTOGRAM = frozenset({"contactHistogram"})
+OUTREACH_TS = "2024-02-16T19:30:18.000Z"
+TS = datetime(2024, 2, 16, 19, 30, 18, tzinfo=UTC)
+
+
+def resource(
+    stream: Stream,
+    rid: Any,
+    attributes: dict[str, Any] | None = None,
+    relationships: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A resource as Outreach sends it, with a to-many and a links-only relationship added."""
+    rel: dict[str, Any] = {
+        "favorites": {
+            "data": [{"type": "favorite", "id": 3}],
+            "links": {"related": f"{API}/favorites?filter%5B{stream.json_type}%5D={rid}"},
+            "meta": {"count": 1},
+        },
+        "tasks": {"links": {"related": f"{API}/tasks?filter%5B{stream.json_type}%5D={rid}"}},
+    }
+    rel.update(relationships or {})
+    return {
+        "type": stream.json_type,
+        "id": rid,
+        "attributes": attributes or {},
+        "relationships": rel,
+        "links": {"self": f"{API}/{stream.path}/{rid}"},
+    }
+
+
+TYPE_CASES = [
+    # (stream, field, input, expected python value)
+    ("prospects", "firstName", "Sally", "Sally"),
+    ("prospects", "firstName", "", ""),
+    ("prospects", "clickCount", 7, 7),
+    ("prospects", "clickCount", 3.0, 3),  # an integral float is the same integer
+    ("prospects", "clickCount", -(2**63), -(2**63)),
+    ("prospects", "score", 12.5, 12.5),
+    ("prospects", "score", 3, 3.0),  # integers are numbers
+    ("prospects", "optedOut", True, True),
+    ("prospects", "optedOut", False, False),
+    ("prospects", "updatedAt", OUTREACH_TS, TS),
+    ("prospects", "dateOfBirth", "1990-05-17", date(1990, 5, 17)),
+    ("prospects", "dateOfBirth", "1990-05-17T00:00:00.000Z", date(1990, 5, 17)),
+    ("prospects", "tags", ["vip", "q3"], ["vip", "q3"]),
+    ("prospects", "tags", [], []),
+    ("prospects", "emails", ["a@example.com", None], ["a@example.com", None]),
+    ("events", "requestRegion", "us-west", "us-west"),  # Mage typed it boolean: True
+    (
+        "events",
+        "payload",
+        {"b": 1, "a": [{"y": 2, "x": "é"}]},
+        '{"a":[{"x":"\\u00e9","y":2}],"b":1}',
+    ),
+    ("events", "payload", "plain", '"plain"'),
+    ("users", "duties", [{"name": "Rep", "id": 1}], '[{"id":1,"name":"Rep"}]'),
+    ("sequence_steps", "date", "2024-03-01", datetime(2024, 3, 1, tzinfo=UTC)),
+]
+RELATIONSHIP_SHAPES = [
+    ({"owner": {"data": {"type": "user", "id": 5}}}, 5),
+    ({"owner": {"data": {"type": "user", "id": "5"}}}, 5),  # JSON:API spells ids as strings
+    ({"owner": {"data": None}}, None),
+    ({"owner": {"links": {"related": f"{API}/users/5"}}}, None),
+    ({"owner": {"meta": {"count": 0}}}, None),  # singer-io crashed on this
+    ({"owner": {}}, None),
+    ({"owner": None}, None),
+    ({}, None),
+]
+CLASH_STREAMS = [
+    ("prospects", "updater", "updaterId"),
+    ("events", "mailing", "mailingId"),
+    ("mailboxes", "user", "userId"),
+]
+CONTACTS = [{"id": 1, "email": "s@x.io"}]  # Airbyte's prospects.emailContacts shape
+WRONG_TYPED = [
+    # (stream, field, wrong value)
+    ("prospects", "firstName", 5),  # not "5"
+    ("prospects", "firstName", True),  # not "True"
+    ("prospects", "firstName", {"given": "Sally"}),
+    ("prospects", "firstName", ["Sally"]),
+    ("prospects", "clickCount", 3.7),  # not 3
+    ("prospects", "clickCount", "5"),
+    ("prospects", "clickCount", True),  # not 1
+    ("prospects", "clickCount", [1]),
+    ("prospects", "clickCount", 2**63),
+    ("prospects", "score", "1.5"),
+    ("prospects", "score", True),  # not 1.0
+    ("prospects", "optedOut", "True"),
+    ("prospects", "optedOut", "yes"),
+    ("prospects", "optedOut", 1),
+    ("content_categories", "allowSequences", "False"),
+    ("prospects", "updatedAt", "yesterday"),
+    ("prospects", "updatedAt", 1708111818),
+    ("prospects", "updatedAt", "2024-02-30T00:00:00Z"),
+    ("prospects", "dateOfBirth", "1990-5-17"),
+    ("prospects", "dateOfBirth", "1990-05-17T10:00:00Z"),  # has a time part to lose
+    ("prospects", "dateOfBirth", "1990-05-17T00:00:00+02:00"),  # not midnight UTC
+    ("prospects", "dateOfBirth", 19900517),
+    ("prospects", "tags", "vip"),  # not ["v", "i", "p"]
+    ("prospects", "tags", [1, 2]),
+    ("prospects", "tags", {"a": 1}),
+    ("prospects", "contactHistogram", [[3.7, 1]]),
+    ("prospects", "contactHistogram", [[True, 1]]),
+    ("prospects", "contactHistogram", [1, 2]),
+    ("prospects", "contactHistogram", "[[1, 2]]"),
+]
+
+
+def distinct_cells(stream: Stream, row: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Attributes where every (row, field) cell differs, and the column values they give."""
+    attributes, expected = {}, {}
+    for index, f in enumerate(stream.fields):
+        n = row * 1000 + index
+        moment = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=n)
+        value, want = {
+            FieldType.STRING: (f"{f.name}-{row}", f"{f.name}-{row}"),
+            FieldType.INTEGER: (n, n),
+            FieldType.NUMBER: (n + 0.5, n + 0.5),
+            FieldType.BOOLEAN: ((row + index) % 2 == 0, (row + index) % 2 == 0),
+            FieldType.TIMESTAMP: (moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"), moment),
+            FieldType.DATE: ((date(2000, 1, 1) + timedelta(days=n)).isoformat(),
+                             date(2000, 1, 1) + timedelta(days=n)),
+            FieldType.STRING_LIST: ([f.name, str(row)], [f.name, str(row)]),
+            FieldType.INT_LIST_LIST: ([[row, index]], [[row, index]]),
+            FieldType.JSON: ({"row": row, "f": f.name}, f'{{"f":"{f.name}","row":{row}}}'),
+        }[f.type]  # fmt: skip
+        attributes[f.name], expected[f.name] = value, want
+    return attributes, expected
+
+
+def distinct_page(stream: Stream, rows: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    resources, expected = [], []
+    for row in range(rows):
+        attributes, want = distinct_cells(stream, row)
+        if row % 2:  # key order must not matter
+            attributes = dict(reversed(attributes.items()))
+        relationships = {
+            r.name: {"data": {"type": r.target, "id": row * 100 + i}}
+            for i, r in enumerate(stream.relationships)
+        }
+        want |= {r.column: row * 100 + i for i, r in enumerate(stream.relationships)}
+        resources.append(resource(stream, row + 1, attributes, relationships))
+        expected.append(want)
+    return resources, expected
+
+
+SAMPLES: dict[FieldType, tuple[Any, Any]] = {
+    FieldType.STRING: ("text", "text"),
+    FieldType.INTEGER: (42, 42),
+    FieldType.NUMBER: (0.25, 0.25),
+    FieldType.BOOLEAN: (True, True),
+    FieldType.TIMESTAMP: (
+        "2024-02-16T19:30:18.000Z",
+        datetime(2024, 2, 16, 19, 30, 18, tzinfo=UTC),
+    ),
+    FieldType.DATE: ("2024-02-16", date(2024, 2, 16)),
+    FieldType.STRING_LIST: (["a", "b"], ["a", "b"]),
+    FieldType.INT_LIST_LIST: ([[1, 2], [3, 4]], [[1, 2], [3, 4]]),
+    FieldType.JSON: ({"k": [1, {"b": 2, "a": 1}]}, '{"k":[1,{"a":1,"b":2}]}'),
+}
+
+
+def sample_attributes(stream: Stream) -> dict[str, Any]:
+    return {f.name: SAMPLES[f.type][0] for f in stream.fields}
+
+
+def sample_relationships(stream: Stream) -> dict[str, Any]:
+    return {
+        r.name: {"data": {"type": r.target, "id": 100 + i}}
+        for i, r in enumerate(stream.relationships)
+    }
