@@ -1,1 +1,1 @@
-"""Benchmarks of issue 5 and earlier ones: runnable scripts, not tests (see README.md)."""
+"""Benchmarks: runnable scripts that measure the project, not tests (see README.md)."""

@@ -44,7 +44,7 @@ from outreach_assets.assets.partitions import build_partitions_def
 from outreach_assets.catalog import STREAMS, Stream, get_stream
 from outreach_assets.config.client import MAX_PAGE_SIZE
 from outreach_assets.convert import ID_COLUMN
-from outreach_assets.resources.io_manager import OutreachParquetIOManager
+from outreach_assets.resources.io_manager import OutreachIOManager
 from outreach_assets.sandbox import SandboxConfig, SandboxServer
 from outreach_assets.storage import EXTENSION, safe_key
 from outreach_assets_tests.support.clients import sandbox_resource
@@ -451,7 +451,7 @@ def run(args: argparse.Namespace, streams: Sequence[Stream]) -> list[Outcome]:
         base = Path(tmp) / "data"
         resources: dict[str, object] = {
             "outreach": sandbox_resource(sandbox, Path(tmp)),
-            "io_manager": OutreachParquetIOManager(base_dir=str(base)),
+            "io_manager": OutreachIOManager(base_dir=str(base)),
         }
         harness = Harness(backfill, sandbox, instance, resources, base)
         for stream in streams:

@@ -1,10 +1,11 @@
 """The CPU floor of scenario (a): JSON parsers on the sandbox's prospects, and Parquet writing.
 
-Target (a) asks for 20,000 records per CPU second, 50 microseconds per record for
-everything. This script measures the two costs no connector can skip, on real sandbox
-pages of 1,000 prospects fetched over HTTP: turning the JSON into columns, and writing
-them to Parquet. The best parser plus the Parquet write bounds the records per CPU second
-any implementation can reach on this machine, before HTTP, routing, checks and Dagster.
+Scenario (a) of ``benchmarks/README.md`` (one big ``prospects`` partition) targets 20,000
+records per CPU second, 50 microseconds per record for everything. This script measures the
+two costs no connector can skip, on real sandbox pages of 1,000 prospects fetched over
+HTTP: turning the JSON into columns, and writing them to Parquet. The best parser plus the
+Parquet write bounds the records per CPU second any implementation can reach on this
+machine, before HTTP, routing, checks and Dagster.
 
 Parsers not in the project's dependencies are measured when importable and skipped
 otherwise; to include them, install them into a separate venv next to the project, e.g.::
@@ -40,7 +41,7 @@ from outreach_assets.convert import ArrowPageDecoder
 from outreach_assets.convert.fast import page_read_schema
 from outreach_assets.storage import COMPRESSION
 
-TARGET = 20_000  # records per CPU second, issue 5's target (a)
+TARGET = 20_000  # records per CPU second: scenario (a)'s target in benchmarks/README.md
 WRITE = f"Parquet write ({COMPRESSION}, one row group)"
 Candidate = Callable[[bytes], Any]
 
@@ -111,7 +112,7 @@ def parquet_writer(bodies: list[bytes]) -> Candidate:
     one row group, as the storage buffers them); ``measure`` divides by the pages."""
     decoder = ArrowPageDecoder(get_stream("prospects"), datetime.now(UTC))
     decoded = [decoder.decode(body) for body in bodies]
-    table = pa.Table.from_batches([page.value[0] for page in decoded if page is not None])
+    table = pa.Table.from_batches([page.value.batch for page in decoded if page is not None])
     if table.num_rows == 0:
         raise RuntimeError("the fast path refused the sandbox's pages; nothing to write")
     return lambda _: pq.write_table(table, io.BytesIO(), compression=COMPRESSION)

@@ -1,4 +1,4 @@
-"""Records/s of ``records.to_record_batch`` on realistic pages, conversion only.
+"""Records/s of the reference converter (``convert.to_record_batch``) on realistic pages.
 
 Prospects (the default) are the widest stream: every attribute present as Outreach sends
 it, all 150 custom fields, eight to-one relationships plus to-many and links-only ones, and

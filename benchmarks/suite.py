@@ -1,4 +1,4 @@
-"""The benchmark suite of issue 5: throughput, requests, memory and quota use, end to end.
+"""The benchmark suite: throughput, requests, memory and quota use, end to end.
 
 Every scenario starts a sandbox in its own process with a given size, latency, rate limit
 and body limit, then runs the project's real ``outreach_sync_job`` (code location loaded
@@ -125,7 +125,7 @@ def _iso(day: date) -> str:
 
 
 def scenarios(scale: float) -> dict[str, Scenario]:
-    """The four scenarios of issue 5; ``scale`` multiplies record counts (1.0 = as specified)."""
+    """The scenarios; ``scale`` multiplies record counts (1.0 = the sizes the targets name)."""
     year = {name: max(1, round(n * scale)) for name, n in YEAR_SIZES.items()}
     year_range = {"start": _iso(YEAR_START), "end": _iso(YEAR_START + timedelta(days=365))}
     everything = tuple(s.name for s in STREAMS)

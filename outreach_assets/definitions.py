@@ -8,7 +8,7 @@ import dagster as dg
 from outreach_assets.assets import OutreachTranslator, build_assets, build_jobs, partitions_def_for
 from outreach_assets.automation import build_automation
 from outreach_assets.config import deployment_settings_from_env
-from outreach_assets.resources import OutreachParquetIOManager, outreach_resource_from_env
+from outreach_assets.resources import OutreachIOManager, outreach_resource_from_env
 
 
 def build_defs(
@@ -32,7 +32,7 @@ def build_defs(
         sensors=sensors,
         resources={
             "outreach": outreach_resource_from_env(env),
-            "io_manager": OutreachParquetIOManager(base_dir=settings.data_dir),
+            "io_manager": OutreachIOManager(base_dir=settings.data_dir),
         },
     )
 

@@ -9,10 +9,10 @@ files changed, rebuilds from every file.
 
 import dagster as dg
 
-from outreach_assets.assets.translator import OutreachTranslator
+from outreach_assets.assets.translator import OutreachTranslator, asset_arguments
 from outreach_assets.catalog import Stream
 from outreach_assets.convert import arrow_schema
-from outreach_assets.resources import OutreachParquetIOManager
+from outreach_assets.resources import OutreachIOManager
 from outreach_assets.storage import Store
 
 # The newest materialization of the stream a current-state build has seen (an event storage
@@ -35,19 +35,10 @@ def build_current_asset(
     spec = translator.get_current_asset_spec(stream, schema)
     source_key = translator.get_asset_spec(stream, schema).key
 
-    @dg.asset(
-        key=spec.key,
-        group_name=spec.group_name,
-        kinds=spec.kinds,
-        deps=spec.deps,
-        description=spec.description,
-        tags=spec.tags,
-        metadata=spec.metadata,
-        automation_condition=spec.automation_condition,
-    )
+    @dg.asset(**asset_arguments(spec))
     def _current_asset(
         context: dg.AssetExecutionContext,
-        io_manager: dg.ResourceParam[OutreachParquetIOManager],
+        io_manager: dg.ResourceParam[OutreachIOManager],
     ) -> dg.MaterializeResult:
         store = io_manager.get_store()
         latest = _latest_materialization_id(context.instance, source_key)

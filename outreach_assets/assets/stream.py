@@ -10,11 +10,11 @@ import dagster as dg
 from outreach_assets.assets.checks import check_results, check_specs
 from outreach_assets.assets.metadata import log_run, run_metadata
 from outreach_assets.assets.sweep import SweepStats, sweep
-from outreach_assets.assets.translator import OutreachTranslator
+from outreach_assets.assets.translator import OutreachTranslator, asset_arguments
 from outreach_assets.catalog import Stream
 from outreach_assets.convert import arrow_schema
 from outreach_assets.errors import FatalError, RetriableError
-from outreach_assets.resources import OutreachParquetIOManager, OutreachResource
+from outreach_assets.resources import OutreachIOManager, OutreachResource
 from outreach_assets.storage import PartitionWindow
 
 POOL = "outreach_api"  # every asset that calls Outreach shares this concurrency pool
@@ -52,12 +52,7 @@ def build_stream_asset(
     spec = (translator or OutreachTranslator()).get_asset_spec(stream, schema)
 
     @dg.asset(
-        key=spec.key,
-        group_name=spec.group_name,
-        kinds=spec.kinds,
-        description=spec.description,
-        tags=spec.tags,
-        metadata=spec.metadata,
+        **asset_arguments(spec),
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=POOL,
@@ -66,7 +61,7 @@ def build_stream_asset(
     def _stream_asset(
         context: dg.AssetExecutionContext,
         outreach: OutreachResource,
-        io_manager: dg.ResourceParam[OutreachParquetIOManager],
+        io_manager: dg.ResourceParam[OutreachIOManager],
     ) -> dg.MaterializeResult:
         windows = run_windows(context, partitions_def)
         client = outreach.get_client()

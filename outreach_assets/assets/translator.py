@@ -15,6 +15,7 @@ wants other keys or groups overrides one method and everything follows::
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import pyarrow as pa
@@ -53,6 +54,21 @@ def _column_type(arrow_type: pa.DataType) -> str:
         if test(arrow_type):
             return name
     return str(arrow_type)
+
+
+def asset_arguments(spec: dg.AssetSpec) -> dict[str, Any]:
+    """What an ``@dg.asset`` decorator takes from a spec (the factory adds partitions,
+    policies and checks, which are behaviour, not naming)."""
+    return {
+        "key": spec.key,
+        "group_name": spec.group_name,
+        "kinds": spec.kinds,
+        "description": spec.description,
+        "tags": spec.tags,
+        "metadata": spec.metadata,
+        "deps": spec.deps,
+        "automation_condition": spec.automation_condition,
+    }
 
 
 @dataclass(frozen=True)

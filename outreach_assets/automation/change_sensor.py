@@ -26,7 +26,7 @@ from outreach_assets.catalog import Stream
 from outreach_assets.client import LoggerLike, OutreachClient
 from outreach_assets.config import ClientSettings, env
 from outreach_assets.errors import APIError, RateLimitError
-from outreach_assets.resources import OutreachParquetIOManager, OutreachResource
+from outreach_assets.resources import OutreachIOManager, OutreachResource
 from outreach_assets.storage import Store
 from outreach_assets.timestamps import aware, format_cursor_time
 
@@ -231,7 +231,7 @@ def build_change_sensor(
     def _changes(
         context: dg.SensorEvaluationContext,
         outreach: OutreachResource,
-        io_manager: dg.ResourceParam[OutreachParquetIOManager],
+        io_manager: dg.ResourceParam[OutreachIOManager],
     ) -> dg.SensorResult:
         watch = Watch(streams, partitions_def, translator, io_manager.get_store())
         return detect_changes(context, watch, outreach.to_settings(), datetime.now(UTC))

@@ -4,21 +4,23 @@ It evaluates the current-state assets' automation condition (``assets.translator
 makes no API calls, so it is on by default.
 """
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from outreach_assets.assets import OutreachTranslator
-from outreach_assets.catalog import STREAMS
+from outreach_assets.catalog import STREAMS, Stream
 
 CURRENT_STATE_SENSOR = "outreach_current_state_automation"
 
 
 def current_state_automation_sensor(
-    translator: OutreachTranslator | None = None,
+    translator: OutreachTranslator | None = None, streams: Sequence[Stream] = STREAMS
 ) -> dg.AutomationConditionSensorDefinition:
     """Evaluates the current-state tables' condition; on by default (no API calls)."""
     return dg.AutomationConditionSensorDefinition(
         CURRENT_STATE_SENSOR,
-        target=(translator or OutreachTranslator()).current_selection(STREAMS),
+        target=(translator or OutreachTranslator()).current_selection(streams),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Rebuild a stream's current-state table from its files after any of its "
         "partitions lands (reads files only; no Outreach requests).",

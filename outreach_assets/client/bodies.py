@@ -1,4 +1,4 @@
-"""Response bodies: reading a page whole, validating it, and summarising an error body.
+"""Response bodies: reading a page whole, validating it, and turning an error into a message.
 
 A 200 body is accepted only as a JSON:API list (an object whose ``data`` is an array), by the
 caller's decoder when it takes the bytes, else by ``json.loads``; anything else counts as cut
@@ -12,8 +12,11 @@ from typing import Any
 import requests
 
 from outreach_assets.client.log import redact
+from outreach_assets.client.oauth import REAUTHORIZE_HOWTO
 from outreach_assets.client.page import DecodedPage, Page, PageDecoder, R
 from outreach_assets.client.pagination import next_link
+from outreach_assets.config import env
+from outreach_assets.errors import APIError, AuthError, FatalAPIError, RetriableAPIError
 from outreach_assets.jsontext import loads_or_none
 
 _SUMMARY_BYTES = 200
@@ -90,3 +93,34 @@ def error_summary(content: bytes, secrets: tuple[str, ...]) -> str:
     else:
         text = " ".join(content[:_SUMMARY_BYTES].decode("utf-8", "replace").split())
     return redact(text, secrets)[:_SUMMARY_CHARS] or "(empty body)"
+
+
+def refusal(
+    status: int, content: bytes, stream: str, url_path: str, secrets: tuple[str, ...]
+) -> APIError:
+    """The error for a status the client does not retry itself: fatal for a 4xx other than
+    408 (a timeout may pass), retriable otherwise; with what to do where we know it."""
+    error_id, _ = first_error(content)
+    hint = ""
+    if error_id == "unauthorizedOauthScope":
+        hint = f"; the authorization lacks the {stream!r} stream's read scope: {REAUTHORIZE_HOWTO}"
+    elif status == 404:
+        hint = f"; check {env('api_base_url')} (api_base_url)"
+    kind = FatalAPIError if 400 <= status < 500 and status != 408 else RetriableAPIError
+    return kind(
+        f"Outreach API error on stream {stream!r}: HTTP {status} "
+        f"{error_summary(content, secrets)} (GET {url_path}){hint}",
+        status=status,
+        error_id=error_id,
+        stream=stream,
+        url_path=url_path,
+    )
+
+
+def refused_twice(stream: str, url_path: str) -> AuthError:
+    """A freshly refreshed access token was refused too: the authorization is gone."""
+    return AuthError(
+        f"Outreach refused a freshly refreshed access token (HTTP 401 twice in a row) on "
+        f"stream {stream!r}, GET {url_path}; the authorization may have been revoked. "
+        f"{REAUTHORIZE_HOWTO[0].upper()}{REAUTHORIZE_HOWTO[1:]}"
+    )

@@ -31,11 +31,12 @@ from outreach_assets.client.bodies import (
     accept,
     error_summary,
     fill_page,
-    first_error,
     read_body,
+    refusal,
+    refused_twice,
 )
 from outreach_assets.client.log import LoggerLike, default_logger
-from outreach_assets.client.oauth import REAUTHORIZE_HOWTO, TokenEndpoint
+from outreach_assets.client.oauth import TokenEndpoint
 from outreach_assets.client.page import Page, PageDecoder, R
 from outreach_assets.client.pagination import (
     first_page_url,
@@ -45,11 +46,10 @@ from outreach_assets.client.pagination import (
     with_page_size,
 )
 from outreach_assets.client.quota import (
-    RESET_MARGIN_S,
     QuotaLimiter,
     RateLimitInfo,
+    delay_after_429,
     parse_rate_limit_headers,
-    parse_retry_after,
 )
 from outreach_assets.client.retry import TRANSPORT_ERRORS, backoff_delay, describe_transport_error
 from outreach_assets.client.scan import ClientStats, Scan
@@ -58,13 +58,7 @@ from outreach_assets.client.tokens import TokenManager
 from outreach_assets.config import ClientSettings, env, validate
 from outreach_assets.config.client import MAX_PAGE_SIZE
 from outreach_assets.config.declare import check
-from outreach_assets.errors import (
-    APIError,
-    AuthError,
-    FatalAPIError,
-    RateLimitError,
-    RetriableAPIError,
-)
+from outreach_assets.errors import RateLimitError, RetriableAPIError
 
 JSON_API: Final = "application/vnd.api+json"
 SHRINK_STATUSES = frozenset({502, 504})  # the gateway gave up on a slow, big page
@@ -263,7 +257,7 @@ class OutreachClient:
             status = resp.status_code
             if status == 401:
                 if refused:
-                    raise self._auth_error(scan, url)
+                    raise refused_twice(scan.stream, url_path(url))
                 refused = True
                 self._tokens.refuse(token)
                 self._log.info(
@@ -288,7 +282,9 @@ class OutreachClient:
                 failure = f"HTTP {status} {self._error_summary(resp, token)}"
                 failures = self._retry(scan, url, failures, failure)
             else:
-                raise self._api_error(resp, scan, url, token)
+                raise refusal(
+                    resp.status_code, resp.content, scan.stream, url_path(url), self._secrets(token)
+                )
 
     def _attempt(self, scan: Scan, url: str) -> tuple[str, tuple[requests.Response, bytes] | str]:
         """One GET in a reserved quota slot: the token used and the response with its whole
@@ -379,15 +375,7 @@ class OutreachClient:
         reason: str,
     ) -> float:
         now = time.time()
-        retry_after = parse_retry_after(resp.headers.get("Retry-After"), now)
-        info = parse_rate_limit_headers(resp.headers, now)
-        if retry_after is not None:
-            delay, source = retry_after, "Retry-After"
-        elif info.reset_at is not None:
-            delay, source = info.reset_at - now + RESET_MARGIN_S, "X-RateLimit-Reset"
-        else:
-            delay, source = self.settings.rate_limit_backoff_s, "rate_limit_backoff_s"
-        delay = max(1.0, delay)  # never hammer the API in a tight loop
+        delay, source = delay_after_429(resp.headers, now, self.settings.rate_limit_backoff_s)
         self._check_wait_budget(scan, url, waited + delay, reason)
         self._log.warning(
             f"{scan.stream}: {reason} on GET {url_path(url)}; waiting {delay:.1f} s ({source})"
@@ -417,35 +405,9 @@ class OutreachClient:
 
     # --- errors ----------------------------------------------------------------------------
 
+    def _secrets(self, token: str) -> tuple[str, ...]:
+        """What an error body must never echo: the token sent, and the credentials."""
+        return (token, self.settings.client_secret, self.settings.refresh_token)
+
     def _error_summary(self, resp: requests.Response, token: str) -> str:
-        secrets = (token, self.settings.client_secret, self.settings.refresh_token)
-        return error_summary(resp.content, secrets)
-
-    def _auth_error(self, scan: Scan, url: str) -> AuthError:
-        return AuthError(
-            f"Outreach refused a freshly refreshed access token (HTTP 401 twice in a row) on "
-            f"stream {scan.stream!r}, GET {url_path(url)}; the authorization may have been "
-            f"revoked. {REAUTHORIZE_HOWTO[0].upper()}{REAUTHORIZE_HOWTO[1:]}"
-        )
-
-    def _api_error(self, resp: requests.Response, scan: Scan, url: str, token: str) -> APIError:
-        """A refusal: fatal for a 4xx other than 408 (a timeout may pass), else retriable."""
-        status = resp.status_code
-        error_id, _ = first_error(resp.content)
-        hint = ""
-        if error_id == "unauthorizedOauthScope":
-            hint = (
-                f"; the authorization lacks the {scan.stream!r} stream's read scope: "
-                f"{REAUTHORIZE_HOWTO}"
-            )
-        elif status == 404:
-            hint = f"; check {env('api_base_url')} (api_base_url)"
-        kind = FatalAPIError if 400 <= status < 500 and status != 408 else RetriableAPIError
-        return kind(
-            f"Outreach API error on stream {scan.stream!r}: HTTP {status} "
-            f"{self._error_summary(resp, token)} (GET {url_path(url)}){hint}",
-            status=status,
-            error_id=error_id,
-            stream=scan.stream,
-            url_path=url_path(url),
-        )
+        return error_summary(resp.content, self._secrets(token))

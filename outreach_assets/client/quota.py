@@ -78,6 +78,20 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, seconds - now) if seconds > EPOCH_THRESHOLD else seconds
 
 
+def delay_after_429(headers: Mapping[str, str], now: float, fallback_s: float) -> tuple[float, str]:
+    """How long to wait after a 429, and which header said so: ``Retry-After``, else the
+    window reset, else ``fallback_s``; at least a second, never a tight loop."""
+    retry_after = parse_retry_after(headers.get("Retry-After"), now)
+    info = parse_rate_limit_headers(headers, now)
+    if retry_after is not None:
+        delay, source = retry_after, "Retry-After"
+    elif info.reset_at is not None:
+        delay, source = info.reset_at - now + RESET_MARGIN_S, "X-RateLimit-Reset"
+    else:
+        delay, source = fallback_s, "rate_limit_backoff_s"
+    return max(1.0, delay), source
+
+
 @dataclass(frozen=True)
 class QuotaWait:
     """A request may not go yet: wait ``seconds``; ``reason`` is the log line explaining why."""

@@ -160,7 +160,8 @@ def markdown_rows(cls: type) -> Iterator[str]:
             default = item.setting.shown_default
         else:
             default = f"`{_readme_value(item.default)}`"
-        yield f"| `{item.env}` | {default} | {item.setting.help} |"
+        allowed = item.setting.rule.allowed
+        yield f"| `{item.env}` | {default} | {item.setting.help} Allowed: {allowed}. |"
 
 
 def markdown_table(classes: Collection[type]) -> str:

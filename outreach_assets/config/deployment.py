@@ -15,6 +15,7 @@ from outreach_assets.catalog import STREAMS
 from outreach_assets.config import rules
 from outreach_assets.config.declare import Rule, from_environment, setting, validate
 from outreach_assets.errors import ConfigError
+from outreach_assets.timestamps import parse_timestamp
 
 CADENCES: Final = ("daily", "weekly", "monthly")
 # Below a week, so the close-out tick of a weekly or monthly period stays inside the period
@@ -32,14 +33,11 @@ def parse_start_date(value: str) -> datetime:
     Partitions start at a period boundary, so a time of day other than midnight UTC is
     refused rather than silently truncated.
     """
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+    parsed = parse_timestamp(value.strip())
+    if parsed is None:
         raise ConfigError(
             f"{START_DATE_ENV}={value!r} is not a date; use 2023-01-01 or 2023-01-01T00:00:00Z"
-        ) from None
-    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        )
     if parsed.time() != datetime.min.time():
         raise ConfigError(
             f"{START_DATE_ENV}={value!r} must be midnight UTC (partitions start on a day "

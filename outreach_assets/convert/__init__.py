@@ -1,9 +1,28 @@
 """JSON:API resources to Arrow batches in each stream's fixed schema, by two converters.
 
-``layout``: the columns and schema both converters build on. ``reference``: the converter
-of parsed resources (``json.loads`` output), the definition of what a page becomes.
-``fast``: the decoder that reads a page body straight into Arrow, and refuses any page where
-it could differ from ``reference``. ``page``: the converted page the client's scan carries.
+Both converters:
+
+* ``layout``: the columns and schema of a stream, the stats of a conversion, the
+  ``_extracted_at`` column.
+* ``extra``: the ``_extra`` column, from per-row dicts or from per-key JSON fragments.
+* ``page``: the converted page the client's scan carries (batch and stats).
+
+The reference converter, of parsed resources (``json.loads`` output); it defines what a
+page becomes:
+
+* ``reference``: :func:`to_record_batch`: ids, attribute columns, to-one relationship ids,
+  name clashes, unknown attributes, and the rules for values that do not fit.
+* ``values``: what each catalog type accepts: whole-column vectorized conversions and
+  per-value checks.
+
+The fast decoder, which reads a page body straight into Arrow and refuses any page where
+it could differ from ``reference``:
+
+* ``fast``: :class:`ArrowPageDecoder`, its per-stream read plan, and the page decode.
+* ``fast_read``: the body read by ``pyarrow.json`` into one checked row; the refusals.
+* ``fast_columns``: each output column from what was read.
+* ``fast_json``: the JSON text of values ``pyarrow.json`` inferred (JSON columns, unknown
+  attributes), or a refusal where it cannot be recovered exactly.
 """
 
 from outreach_assets.convert.fast import ArrowPageDecoder, DecoderStats

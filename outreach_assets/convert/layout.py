@@ -3,7 +3,8 @@
 Every partition of a stream must be readable as one table (Parquet datasets, DuckDB globs,
 the schema asset check), so the schema never depends on the data: an empty page, a page
 where a column is all null and a page full of surprises all produce the same schema. Both
-converters (``reference`` and ``fast``) build their batches on the :class:`Layout` made here.
+converters (``reference`` and ``fast``) build their batches on the :class:`Layout` made here,
+and end them with the same :func:`extracted_at_column`.
 
 Columns, in this order:
 
@@ -18,6 +19,7 @@ Columns, in this order:
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Final
 
@@ -56,7 +58,7 @@ class ConversionStats:
     moved_to_extra: dict[str, int] = field(default_factory=dict)
     # Attributes the catalog does not know, with the number of rows giving each a value.
     # Not the rows carrying the key: ``null`` and a missing key mean the same (Outreach
-    # sends every attribute), and the Arrow fast path (arrow_pages.py) cannot tell them
+    # sends every attribute), and the Arrow fast path (``convert.fast``) cannot tell them
     # apart, so counting keys would send every page with such an attribute the slow way.
     unknown_attributes: dict[str, int] = field(default_factory=dict)
     # Clashing attributes that disagreed with their relationship and went to ``_extra``.
@@ -88,8 +90,20 @@ def arrow_schema(stream: Stream, keep: frozenset[str] = frozenset()) -> pa.Schem
     return layout(stream, frozenset(keep)).schema
 
 
+def require_aware(extracted_at: datetime) -> None:
+    """Refuse a naive extraction time: guessing its zone would shift every row's stamp."""
+    if extracted_at.tzinfo is None or extracted_at.utcoffset() is None:
+        raise ValueError("extracted_at must be timezone-aware")
+
+
+def extracted_at_column(extracted_at: datetime, rows: int) -> pa.Array:
+    """The ``_extracted_at`` column: one instant for the whole page, stored in UTC."""
+    return pa.repeat(pa.scalar(extracted_at.astimezone(UTC), type=UTC_US), rows)
+
+
 @functools.cache
 def layout(stream: Stream, keep: frozenset[str] = frozenset()) -> Layout:
+    """Cached per (frozen) stream and ``keep``: every page of a scan shares one layout."""
     dropped = set(stream.dropped_by_default)
     if not keep <= dropped:
         raise ValueError(

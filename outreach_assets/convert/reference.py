@@ -1,4 +1,4 @@
-"""JSON:API resources -> Arrow record batches with one fixed schema per stream.
+"""The reference converter: parsed JSON:API resources -> Arrow batches in the fixed schema.
 
 Every partition of a stream must be readable as one table (Parquet datasets, DuckDB globs,
 the schema asset check), so the schema comes from the catalog alone and never from the data:
@@ -55,19 +55,16 @@ attributes, so a typo fails loudly instead of silently dropping the column.
 
 Speed: conversion is columnar, with no per-value Python work on the normal path. The
 columns of one type are gathered row by row (the order json.loads allocated the values in,
-so memory is read in order), converted with one ``pa.array`` call and made column-major
-with one ``take``; timestamps and dates are parsed by one vectorized
-Arrow cast. Integers, numbers and lists first pass one ``set(map(type, ...))`` check,
-because pyarrow itself would coerce them. Only when a type's fast conversion fails do its
-columns go one by one, and only a column that still fails is checked value by value.
+so memory is read in order), converted with one vectorized call from ``convert.values`` and
+made column-major with one ``take``. Only when a type's fast conversion fails do its columns
+go one by one, and only a column that still fails is checked value by value.
 """
 
 import functools
 import itertools
 import operator
-import re
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -75,32 +72,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outreach_assets.catalog import Field, FieldType, Stream
+from outreach_assets.convert.extra import RowExtras, extra_from_dicts, put_extra
 from outreach_assets.convert.layout import (
     ARROW_TYPES,
-    UTC_US,
     ConversionStats,
     Layout,
+    extracted_at_column,
     layout,
+    require_aware,
 )
-from outreach_assets.jsontext import canonical
-from outreach_assets.timestamps import parse_timestamp
-
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
-_ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ARROW_ERRORS: Final = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError)
-_NONE_TYPE: Final[type] = type(None)
-
-
-class _Rejected(Exception):
-    """A fast conversion refused its values; a narrower or per-value path decides."""
-
-
-class _Bad:
-    """Marker returned by per-value checks for a value that does not fit its column."""
-
-
-_BAD: Final = _Bad()
+from outreach_assets.convert.values import (
+    ARROW_ERRORS,
+    BAD,
+    CHECKS,
+    FAST,
+    INTS,
+    Rejected,
+    as_id,
+)
 
 
 def to_record_batch(
@@ -117,11 +106,10 @@ def to_record_batch(
     ``extracted_at``.
     """
     columns = layout(stream, frozenset(keep))
-    if extracted_at.tzinfo is None or extracted_at.utcoffset() is None:
-        raise ValueError("extracted_at must be timezone-aware")
+    require_aware(extracted_at)
     _check_types(stream, resources)
     stats = ConversionStats(rows=len(resources))
-    extra: list[dict[str, Any] | None] = [None] * len(resources)
+    extra: RowExtras = [None] * len(resources)
     attrs = _members(resources, "attributes")
     rel_maps = _members(resources, "relationships")
     seen = set().union(*attrs)
@@ -135,14 +123,14 @@ def to_record_batch(
         arrays.append(column)
     for name in sorted(seen - columns.handled):
         _move_unknown(name, attrs, extra, stats)
-    arrays.append(_extra_column(extra))
-    stamp = pa.scalar(extracted_at.astimezone(UTC), type=UTC_US)
-    arrays.append(pa.repeat(stamp, len(resources)))
+    arrays.append(extra_from_dicts(extra))
+    arrays.append(extracted_at_column(extracted_at, len(resources)))
     return pa.RecordBatch.from_arrays(arrays, schema=columns.schema), stats
 
 
 def _check_types(stream: Stream, resources: Sequence[Mapping[str, Any]]) -> None:
-    # Airbyte once shipped sequenceStates as sequence_steps (issue #29247); refuse such data.
+    # Airbyte once shipped sequenceStates as sequence_steps, a one-word typo in its source
+    # (https://github.com/airbytehq/airbyte/issues/29247): refuse the wrong type's data.
     wrong = {r.get("type") for r in resources} - {stream.json_type, None}
     if wrong:
         raise ValueError(
@@ -176,9 +164,9 @@ def _id_column(stream: Stream, resources: Sequence[Mapping[str, Any]]) -> pa.Arr
     if set(map(type, raw)) <= {int}:
         try:
             return pa.array(raw, type=pa.int64())
-        except _ARROW_ERRORS:
+        except ARROW_ERRORS:
             pass
-    ids = [_as_id(v) for v in raw]
+    ids = [as_id(v) for v in raw]
     for i, v in enumerate(ids):
         if v is None:
             raise ValueError(
@@ -187,22 +175,13 @@ def _id_column(stream: Stream, resources: Sequence[Mapping[str, Any]]) -> pa.Arr
     return pa.array(ids, type=pa.int64())
 
 
-def _as_id(value: Any) -> int | None:
-    """A JSON:API id as int64: an int, or a decimal string (ids are strings in the spec)."""
-    if type(value) is str and value.isascii() and value.isdigit():
-        value = int(value)
-    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
-        return value
-    return None
-
-
 # --- attributes --------------------------------------------------------------------------
 
 
 def _attribute_columns(
     layout: Layout,
     attrs: list[dict[str, Any]],
-    extra: list[dict[str, Any] | None],
+    extra: RowExtras,
     stats: ConversionStats,
 ) -> list[pa.Array]:
     """One array per catalog attribute; a column only goes alone when its group fails."""
@@ -240,8 +219,8 @@ def _convert_group(
     except KeyError:  # some resource lacks an attribute (sparse fieldsets): slower, same result
         flat = [a.get(name) for a in attrs for name in names]
     try:
-        arr = _FAST[kind](flat)
-    except (_Rejected, *_ARROW_ERRORS):
+        arr = FAST[kind](flat)
+    except (Rejected, *ARROW_ERRORS):
         return {}
     if isinstance(arr, pa.ChunkedArray):  # over 2 GiB of text in one group
         return {}
@@ -258,162 +237,26 @@ def _transpose_indices(rows: int, width: int) -> pa.Array:
 
 
 def _convert_column(
-    f: Field, values: list[Any], extra: list[dict[str, Any] | None], stats: ConversionStats
+    f: Field, values: list[Any], extra: RowExtras, stats: ConversionStats
 ) -> pa.Array:
     if f.type is not FieldType.JSON:
         try:
-            return _FAST[f.type](values)
-        except (_Rejected, *_ARROW_ERRORS):
+            return FAST[f.type](values)
+        except (Rejected, *ARROW_ERRORS):
             pass
-    check = _CHECKS[f.type]
+    check = CHECKS[f.type]
     out: list[Any] = []
     moved = 0
     for i, value in enumerate(values):
         converted = None if value is None else check(value)
-        if converted is _BAD:
-            _put_extra(extra, i, f.name, value)
+        if converted is BAD:
+            put_extra(extra, i, f.name, value)
             moved += 1
             converted = None
         out.append(converted)
     if moved:
         stats.moved_to_extra[f.name] = stats.moved_to_extra.get(f.name, 0) + moved
     return pa.array(out, type=ARROW_TYPES[f.type])
-
-
-def _only(values: list[Any], allowed: frozenset[type]) -> list[Any]:
-    """Reject the column unless every value has an allowed Python type (one C-level pass)."""
-    if not set(map(type, values)) <= allowed:
-        raise _Rejected
-    return values
-
-
-_INTS: Final[frozenset[type]] = frozenset({int, _NONE_TYPE})
-_NUMBERS: Final[frozenset[type]] = frozenset({int, float, _NONE_TYPE})
-_LISTS: Final[frozenset[type]] = frozenset({list, _NONE_TYPE})
-# What pa.array infers for int-only nested lists, including empty or all-null ones.
-_INT_LIST_LIST_INFERRED: Final = frozenset(
-    {
-        pa.null(),
-        pa.list_(pa.null()),
-        pa.list_(pa.list_(pa.null())),
-        pa.list_(pa.list_(pa.int64())),
-    }
-)
-
-
-def _fast_int_list_list(values: list[Any]) -> pa.Array:
-    # Inference, not an explicit type: pa.array(..., type=int64) would truncate 3.7 to 3.
-    inferred = pa.array(_only(values, _LISTS))
-    if inferred.type not in _INT_LIST_LIST_INFERRED:
-        raise _Rejected
-    return inferred.cast(ARROW_TYPES[FieldType.INT_LIST_LIST])
-
-
-# Conversions of a column (or of all columns of a type, flattened) that either convert every
-# value exactly or raise. Integers and numbers are type-checked first because pyarrow
-# truncates 3.7 into int64 and turns True into 1.0; lists because pyarrow reads the string
-# "ab" as the list ["a", "b"]. Strings and booleans need no check: pyarrow refuses 5 and 1.
-_FAST: Final[Mapping[FieldType, Callable[[list[Any]], pa.Array]]] = MappingProxyType(
-    {
-        FieldType.STRING: lambda v: pa.array(v, type=pa.string()),
-        FieldType.INTEGER: lambda v: pa.array(_only(v, _INTS), type=pa.int64()),
-        FieldType.NUMBER: lambda v: pa.array(_only(v, _NUMBERS), type=pa.float64()),
-        FieldType.BOOLEAN: lambda v: pa.array(v, type=pa.bool_()),
-        FieldType.TIMESTAMP: lambda v: pc.cast(pa.array(v, type=pa.string()), UTC_US),
-        FieldType.DATE: lambda v: pc.cast(pa.array(v, type=pa.string()), pa.date32()),
-        FieldType.STRING_LIST: lambda v: pa.array(_only(v, _LISTS), type=pa.list_(pa.string())),
-        FieldType.INT_LIST_LIST: _fast_int_list_list,
-    }
-)
-
-
-# --- per-value checks: the converted value, or _BAD; never called with None --------------
-
-
-def _check_string(value: Any) -> Any:
-    return value if type(value) is str else _BAD
-
-
-def _check_integer(value: Any) -> Any:
-    if type(value) is float and value.is_integer():
-        value = int(value)
-    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
-        return value
-    return _BAD
-
-
-def _check_number(value: Any) -> Any:
-    if type(value) is float:
-        return value
-    if type(value) is int:
-        try:
-            return float(value)
-        except OverflowError:
-            return _BAD
-    return _BAD
-
-
-def _check_boolean(value: Any) -> Any:
-    return value if type(value) is bool else _BAD
-
-
-def _check_timestamp(value: Any) -> Any:
-    parsed = parse_timestamp(value)
-    return _BAD if parsed is None else parsed
-
-
-def _check_date(value: Any) -> Any:
-    if type(value) is str and _ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return _BAD
-    parsed = parse_timestamp(value)
-    if parsed is not None and parsed.time() == time():
-        return parsed.date()
-    return _BAD
-
-
-def _check_string_list(value: Any) -> Any:
-    if type(value) is list and all(v is None or type(v) is str for v in value):
-        return value
-    return _BAD
-
-
-def _check_int_list_list(value: Any) -> Any:
-    if type(value) is not list:
-        return _BAD
-    out: list[list[int | None] | None] = []
-    for inner in value:
-        if inner is None:
-            out.append(None)
-            continue
-        if type(inner) is not list:
-            return _BAD
-        ints = [None if v is None else _check_integer(v) for v in inner]
-        if any(v is _BAD for v in ints):
-            return _BAD
-        out.append(ints)
-    return out
-
-
-def _check_json(value: Any) -> Any:
-    return canonical(value)
-
-
-_CHECKS: Final[Mapping[FieldType, Callable[[Any], Any]]] = MappingProxyType(
-    {
-        FieldType.STRING: _check_string,
-        FieldType.INTEGER: _check_integer,
-        FieldType.NUMBER: _check_number,
-        FieldType.BOOLEAN: _check_boolean,
-        FieldType.TIMESTAMP: _check_timestamp,
-        FieldType.DATE: _check_date,
-        FieldType.STRING_LIST: _check_string_list,
-        FieldType.INT_LIST_LIST: _check_int_list_list,
-        FieldType.JSON: _check_json,
-    }
-)
 
 
 # --- relationships, clashes, unknown attributes -----------------------------------------
@@ -425,7 +268,7 @@ _NO_RELATIONSHIP: Final[Mapping[str, Any]] = MappingProxyType({})
 def _relationship_column(
     name: str,
     rel_maps: list[dict[str, Any]],
-    extra: list[dict[str, Any] | None],
+    extra: RowExtras,
     stats: ConversionStats,
 ) -> tuple[list[int | None], pa.Array]:
     """The ``<name>Id`` values; well-formed pages take two comprehensions and one type check."""
@@ -433,7 +276,7 @@ def _relationship_column(
         # Missing, links-only and meta-only relationship objects all have no "data": no id.
         datas = [m.get(name, _NO_RELATIONSHIP).get("data") for m in rel_maps]
         ids = [None if d is None else d["id"] for d in datas]
-        if set(map(type, ids)) <= _INTS:
+        if set(map(type, ids)) <= INTS:
             return ids, pa.array(ids, type=pa.int64())
     except (AttributeError, TypeError, KeyError, OverflowError):
         pass
@@ -444,7 +287,7 @@ def _relationship_column(
 def _relationship_ids_slow(
     name: str,
     rel_maps: list[dict[str, Any]],
-    extra: list[dict[str, Any] | None],
+    extra: RowExtras,
     stats: ConversionStats,
 ) -> list[int | None]:
     """Value by value: string ids are parsed, a malformed ``data`` goes to ``_extra`` as is."""
@@ -456,9 +299,9 @@ def _relationship_ids_slow(
         if data is None:
             ids.append(None)
             continue
-        rid = _as_id(data.get("id")) if type(data) is dict else None
+        rid = as_id(data.get("id")) if type(data) is dict else None
         if rid is None:
-            _put_extra(extra, i, key, data)
+            put_extra(extra, i, key, data)
             stats.moved_to_extra[key] = stats.moved_to_extra.get(key, 0) + 1
         ids.append(rid)
     return ids
@@ -468,22 +311,22 @@ def _apply_clash(
     column: str,
     ids: list[int | None],
     attrs: list[dict[str, Any]],
-    extra: list[dict[str, Any] | None],
+    extra: RowExtras,
     stats: ConversionStats,
 ) -> None:
     """Keep a same-named attribute only where it says something the relationship does not."""
     for i, attributes in enumerate(attrs):
         value = attributes.get(column)
-        if value is None or (ids[i] is not None and _as_id(value) == ids[i]):
+        if value is None or (ids[i] is not None and as_id(value) == ids[i]):
             continue
-        _put_extra(extra, i, column, value)
+        put_extra(extra, i, column, value)
         stats.clashes += 1
 
 
 def _move_unknown(
     name: str,
     attrs: list[dict[str, Any]],
-    extra: list[dict[str, Any] | None],
+    extra: RowExtras,
     stats: ConversionStats,
 ) -> None:
     valued = 0
@@ -491,18 +334,5 @@ def _move_unknown(
         value = attributes.get(name)
         if value is not None:
             valued += 1
-            _put_extra(extra, i, name, value)
+            put_extra(extra, i, name, value)
     stats.unknown_attributes[name] = stats.unknown_attributes.get(name, 0) + valued
-
-
-def _extra_column(extra: list[dict[str, Any] | None]) -> pa.Array:
-    if not any(extra):
-        return pa.nulls(len(extra), type=pa.string())
-    return pa.array([None if e is None else canonical(e) for e in extra], type=pa.string())
-
-
-def _put_extra(extra: list[dict[str, Any] | None], row: int, key: str, value: Any) -> None:
-    bucket = extra[row]
-    if bucket is None:
-        bucket = extra[row] = {}
-    bucket[key] = value

@@ -1,7 +1,7 @@
 """The Dagster IO manager: where stream files live, and how downstream assets read them.
 
 It is thin on purpose; :mod:`outreach_assets.storage` does the work. Partitioned stream
-assets write their files themselves through :meth:`OutreachParquetIOManager.get_store`
+assets write their files themselves through :meth:`OutreachIOManager.get_store`
 (a single-run backfill writes many partitions from one API sweep, which an IO manager's
 one-output-per-partition contract cannot express) and return no value. This manager writes
 the unpartitioned assets (the current-state tables) and loads any of them as one object.
@@ -23,7 +23,7 @@ from outreach_assets.catalog import STREAMS_BY_NAME
 from outreach_assets.config import DeploymentSettings, env
 from outreach_assets.config.declare import from_environment_or_default
 from outreach_assets.convert import arrow_schema
-from outreach_assets.storage import ParquetStore
+from outreach_assets.storage import Store, open_store
 
 _SHOWN_KEYS = 10  # missing partition keys named in a warning before "..."
 
@@ -39,8 +39,8 @@ def store_name(asset_key: dg.AssetKey) -> str:
     return asset_key.path[-1]
 
 
-class OutreachParquetIOManager(dg.ConfigurableIOManager):
-    """Parquet files of the Outreach assets, on a local folder or an fsspec URL."""
+class OutreachIOManager(dg.ConfigurableIOManager):
+    """The Outreach assets' files (Parquet), on a local folder or an fsspec URL."""
 
     base_dir: str = Field(
         default_factory=default_data_dir,
@@ -59,11 +59,11 @@ class OutreachParquetIOManager(dg.ConfigurableIOManager):
         ),
     )
 
-    def get_store(self) -> ParquetStore:
-        return ParquetStore(self.base_dir, self.storage_options)
+    def get_store(self) -> Store:
+        return open_store(self.base_dir, self.storage_options)
 
     @property
-    def store(self) -> ParquetStore:
+    def store(self) -> Store:
         return self.get_store()
 
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:
@@ -117,9 +117,7 @@ class OutreachParquetIOManager(dg.ConfigurableIOManager):
             return table
         return table.to_pandas()
 
-    def _load_partitions(
-        self, context: dg.InputContext, store: ParquetStore, name: str
-    ) -> pa.Table:
+    def _load_partitions(self, context: dg.InputContext, store: Store, name: str) -> pa.Table:
         keys = context.asset_partition_keys
         table, missing = store.read_table(name, keys)
         if missing:

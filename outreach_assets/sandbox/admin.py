@@ -1,78 +1,60 @@
 """`/_sandbox/...` endpoints: the SandboxServer methods, for tests and demos in other processes.
 
-No auth, no faults, no rate budget and no stats: they are the test harness, not Outreach.
+No auth, no faults, no rate budget and no stats: they are the test harness, not Outreach,
+which is why the server routes them here before a request reaches the app. The one-shot
+triggers come from `triggers.TRIGGERS`; the endpoints below are the rest of the harness.
 """
 
 import dataclasses
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from outreach_assets.sandbox.app import SandboxApp
 from outreach_assets.sandbox.messages import Request, Response, json_response
+from outreach_assets.sandbox.triggers import TRIGGERS, Trigger
 
-if TYPE_CHECKING:
-    from outreach_assets.sandbox.app import SandboxApp
+ADMIN_PREFIX = "/_sandbox/"
 
-_Action = Callable[["SandboxApp", dict[str, Any]], Any]
+_Action = Callable[[SandboxApp, dict[str, Any]], Any]
 
 
-def _touch(app: "SandboxApp", body: dict[str, Any]) -> Any:
+def _touch(app: SandboxApp, body: dict[str, Any]) -> Any:
     return {"ids": app.touch(body["stream"], int(body.get("count", 5)), body.get("ids"))}
 
 
-def _add(app: "SandboxApp", body: dict[str, Any]) -> Any:
+def _add(app: SandboxApp, body: dict[str, Any]) -> Any:
     return {"ids": app.add(body["stream"], int(body.get("count", 5)))}
 
 
-def _configure(app: "SandboxApp", body: dict[str, Any]) -> Any:
+def _configure(app: SandboxApp, body: dict[str, Any]) -> Any:
     app.configure(**body)
     return {"ok": True}
 
 
-def _expire_tokens(app: "SandboxApp", body: dict[str, Any]) -> Any:
-    app.tokens.expire_all()
-    return {"ok": True}
-
-
-def _expire_after(app: "SandboxApp", body: dict[str, Any]) -> Any:
-    app.tokens.expire_after(int(body["n"]))
-    return {"ok": True}
-
-
-def _fail_next(app: "SandboxApp", body: dict[str, Any]) -> Any:
-    app.faults.fail_next(int(body["n"]), int(body.get("status", 503)))
-    return {"ok": True}
-
-
-def _drop_next(app: "SandboxApp", body: dict[str, Any]) -> Any:
-    app.faults.drop_next(int(body["n"]))
-    return {"ok": True}
-
-
-def _truncate_next(app: "SandboxApp", body: dict[str, Any]) -> Any:
-    app.faults.truncate_next(int(body["n"]))
-    return {"ok": True}
-
-
-def _reset_stats(app: "SandboxApp", body: dict[str, Any]) -> Any:
+def _reset_stats(app: SandboxApp, body: dict[str, Any]) -> Any:
     app.reset_stats()
     return {"ok": True}
+
+
+def _arming(declared: Trigger[...]) -> _Action:
+    def action(app: SandboxApp, body: dict[str, Any]) -> Any:
+        declared.arm_from_json(app, body)
+        return {"ok": True}
+
+    return action
 
 
 _POST_ACTIONS: dict[str, _Action] = {
     "touch": _touch,
     "add": _add,
     "configure": _configure,
-    "expire_tokens": _expire_tokens,
-    "expire_after_requests": _expire_after,
-    "fail_next": _fail_next,
-    "drop_next": _drop_next,
-    "truncate_next": _truncate_next,
     "reset_stats": _reset_stats,
+    **{endpoint: _arming(declared) for endpoint, declared in TRIGGERS.items()},
 }
 
 
-def handle_admin(app: "SandboxApp", request: Request) -> Response:
+def handle_admin(app: SandboxApp, request: Request) -> Response:
     name = request.path.split("/", 2)[2]
     try:
         if request.method == "GET" and name == "stats":

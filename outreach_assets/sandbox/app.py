@@ -4,6 +4,7 @@ Order of an API request, chosen to mirror a gateway in front of Outreach: latenc
 injected faults (they happen before the app, so they never spend the budget), then the
 bearer token, the rate budget (a refused request spends nothing), routing, scope, and the
 query itself; a page whose body exceeds `max_body_bytes` becomes the gateway's 502.
+The harness's `/_sandbox/` endpoints are routed by the server (admin.py) and never get here.
 """
 
 import json
@@ -14,10 +15,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from outreach_assets.catalog import Stream
-from outreach_assets.sandbox.admin import handle_admin
+from outreach_assets.jsontext import compact, loads_or_none
 from outreach_assets.sandbox.auth import USER, TokenStore
 from outreach_assets.sandbox.config import SandboxConfig
 from outreach_assets.sandbox.data import DataStore, StreamData
+from outreach_assets.sandbox.execute import execute
 from outreach_assets.sandbox.faults import FaultInjector
 from outreach_assets.sandbox.messages import (
     JSONAPI,
@@ -27,7 +29,7 @@ from outreach_assets.sandbox.messages import (
     json_response,
     jsonapi_error,
 )
-from outreach_assets.sandbox.query import QueryError, execute, parse_list_query
+from outreach_assets.sandbox.query import QueryError, parse_list_query
 from outreach_assets.sandbox.ratelimit import (
     RateLimiter,
     RateState,
@@ -40,7 +42,6 @@ from outreach_assets.sandbox.stats import StatsRecorder
 
 API_PREFIX = "/api/v2/"
 TOKEN_PATH = "/oauth/token"
-ADMIN_PREFIX = "/_sandbox/"
 
 _GATEWAY_TEXT = {502: b"Bad Gateway\n", 504: b"Gateway Timeout\n"}
 _FAULT_ERROR_IDS = {500: "internalServerError", 503: "serviceUnavailable"}
@@ -88,8 +89,6 @@ class SandboxApp:
             return self._api(request)
         if request.path == TOKEN_PATH:
             return self._token(request)
-        if request.path.startswith(ADMIN_PREFIX):
-            return handle_admin(self, request)
         return self._not_found()
 
     # --- /oauth/token -------------------------------------------------------------------
@@ -226,7 +225,7 @@ class SandboxApp:
         tail = {"meta": meta}
         if result.indices:  # Outreach omits `links` entirely on an empty result
             tail["links"] = _links(renderer.collection_url, pairs, result.next_cursor)
-        chunks.append(b"]," + json.dumps(tail, separators=(",", ":")).encode()[1:])
+        chunks.append(b"]," + compact(tail).encode()[1:])
         response = Response(200, content_type=JSONAPI, chunks=chunks)
         if cfg.max_body_bytes is not None and response.length > cfg.max_body_bytes:
             return Response(502, _GATEWAY_TEXT[502], TEXT)
@@ -244,14 +243,12 @@ def _links(url: str, pairs: list[tuple[str, str]], next_cursor: str | None) -> d
 
 
 def _token_params(request: Request) -> dict[str, str] | None:
-    """Form or JSON bodies, as connectors send both (outreach-api.md 1.2)."""
+    """Form bodies, as standard OAuth 2.0 has them (Outreach's token endpoint follows it:
+    https://developers.outreach.io/api/oauth/), and JSON bodies, since clients send both."""
     content_type = request.headers.get("content-type", "")
     text = request.body.decode("utf-8", errors="replace")
     if "json" in content_type:
-        try:
-            payload = json.loads(text or "{}")
-        except ValueError:
-            return None
+        payload = loads_or_none(text or "{}")
         if not isinstance(payload, dict):
             return None
         return {str(k): str(v) for k, v in payload.items() if v is not None}

@@ -1,4 +1,8 @@
-"""OAuth token endpoint and bearer-token checks, as Outreach behaves (outreach-api.md 1).
+"""OAuth token endpoint and bearer-token checks, as Outreach behaves.
+
+Authorization-code and refresh-token grants, short-lived bearer access tokens and scopes,
+as https://developers.outreach.io/api/oauth/ describes them; throttled mints, rotation and
+forced expiry are switches, so the client's handling of each can be tested.
 
 Secrets are only ever compared: client secrets with `hmac.compare_digest`, tokens by their
 SHA-256 digest (the dict key), so no token text is kept, logged or put in an error.

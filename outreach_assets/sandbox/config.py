@@ -29,17 +29,18 @@ def _default_error_rate() -> dict[int, float]:
 @dataclass(frozen=True)
 class SandboxConfig:
     """Everything a sandbox run can vary: the comments below and README.md's "The sandbox"
-    section say what each field does; `outreach-api.md` says what the real API does."""
+    section say what each field does; Outreach's API docs (https://developers.outreach.io/api/)
+    say what the real API does."""
 
     seed: int = 0
     records: int = 100
     sizes: dict[str, int] = field(default_factory=dict)
     start: str = "2023-01-01T00:00:00Z"
     end: str = "2024-01-01T00:00:00Z"
-    # What Outreach sends does not always have the type a schema says (outreach-api.md 5.5
-    # item 7), and the client must keep such values rather than fail or coerce them. In this
-    # many of the VARIANTS attribute variants, the stream's drift attribute (its first
-    # INTEGER attribute not spliced per record, see StreamData.drifted) is sent as its
+    # What Outreach sends does not always have the type its schema says (a number may come
+    # as a string), and the client must keep such values rather than fail or coerce them.
+    # In this many of the VARIANTS attribute variants, the stream's drift attribute (its
+    # first INTEGER attribute not spliced per record, see StreamData.drifted) is sent as its
     # decimal string, "1763" instead of 1763, so about wrong_type_variants/VARIANTS of the
     # records carry it. Streams without such an attribute are unaffected.
     wrong_type_variants: int = 0

@@ -8,7 +8,6 @@ relationship ids from cheap integer arithmetic on the id. Same seed, sizes, date
 ``wrong_type_variants`` give the same records.
 """
 
-import json
 import random
 import threading
 from array import array
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outreach_assets.catalog import FieldType, Stream
+from outreach_assets.jsontext import compact
 from outreach_assets.sandbox.config import VARIANTS, SandboxConfig
 from outreach_assets.sandbox.isotime import MAX_ID, format_ms, pack_key, parse_ms
 from outreach_assets.sandbox.values import field_value
@@ -25,8 +25,8 @@ from outreach_assets.sandbox.values import field_value
 # One attribute the catalog does not know, on every record, so the client's "unknown
 # attributes are kept" path is exercised.
 EXTRA_ATTRIBUTE = "sandboxNote"
-# Outreach sends some relationship ids as attributes too (prospects' `updaterId`, see
-# outreach-api.md 5.4): json_type -> relationship echoed as `<rel>Id`.
+# Outreach sends some relationship ids as attributes too (a prospect's `updaterId` repeats
+# its `updater` relationship): json_type -> relationship echoed as `<rel>Id`.
 ECHOED_RELATIONSHIPS = {"prospect": "updater"}
 
 _EXTERNAL_TARGET_SIZE = 500  # id range for relationships to types outside the catalog
@@ -196,7 +196,7 @@ class StreamData:
             # with or without drift, and `comparable` keeps the number: only the JSON type
             # drifts, the server still knows the value, so filters and sorts stay numeric.
             values[self.drifted] = str(values[self.drifted])
-        fragment = json.dumps(values, separators=(",", ":"))[1:-1]
+        fragment = compact(values)[1:-1]
         return Variant(values, comparable, fragment)
 
     def _generate(self, n: int, rng: random.Random, start: int, end: int) -> None:

@@ -1,8 +1,8 @@
 """Injected failures: latency, 5xx, dropped connections and truncated bodies.
 
-Probabilistic faults draw from an RNG seeded by the config seed, and every API request
-draws the same number of values whatever the rates are, so a run replays identically for
-the same sequence of requests. One-shot triggers (`fail_next` and friends) take priority.
+Probabilistic faults draw from an RNG seeded by the config's ``seed``, and every API
+request draws the same number of values whatever the rates are, so a run replays identically
+for the same sequence of requests. One-shot counts (armed through triggers.py) take priority.
 """
 
 import random

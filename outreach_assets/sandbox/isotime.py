@@ -1,12 +1,15 @@
 """Millisecond timestamps: Outreach's ISO text form and the sandbox's packed index keys.
 
 Records keep their timestamps as integer milliseconds (compact arrays); the ISO text is only
-made while a page is rendered, so formatting is on the hot path and caches the date part.
+made while a page is rendered, so formatting is on the hot path and caches the date part
+instead of going through `datetime` as `outreach_assets.timestamps` does. Parsing is rare
+(filters, cursors, the config) and uses the project's parser.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from outreach_assets.timestamps import from_ms, parse_timestamp, to_micros
+
 _DAY_MS = 86_400_000
 
 # Index keys pack (cursor ms, id) into one signed 64-bit int so a sorted `array('q')` can be
@@ -37,7 +40,7 @@ def format_ms(ms: int) -> str:
 def _day_text(days: int) -> str:
     if len(_day_cache) > 100_000:
         _day_cache.clear()
-    text = (date(1970, 1, 1) + timedelta(days=days)).isoformat() + "T"
+    text = from_ms(days * _DAY_MS).date().isoformat() + "T"
     _day_cache[days] = text
     return text
 
@@ -46,22 +49,17 @@ def parse_ms(text: str, *, round_up: bool = False) -> int:
     """Parse a date-only or full ISO value (UTC unless an offset is given) to milliseconds.
 
     Sub-millisecond input is rounded down, or up with ``round_up`` so an inclusive lower
-    bound never admits a record that lies before it.
+    bound never admits a record that lies before it. Raises ValueError for other text.
     """
     value = text.strip()
-    if len(value) == 10:
-        parsed = datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
-    else:
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-    micros = (parsed - _EPOCH) // timedelta(microseconds=1)
+    moment = parse_timestamp(value)
+    if moment is None:
+        # Not ISO (fromisoformat raises ValueError), or an aware moment whose UTC form lies
+        # outside datetime's range, such as year 1 at +01:00: as a filter bound that still
+        # means "before everything", so it is kept rather than refused.
+        moment = datetime.fromisoformat(value)
+    micros = to_micros(moment)
     return -(-micros // 1000) if round_up else micros // 1000
-
-
-def format_seconds(epoch_s: float) -> str:
-    """Epoch seconds -> `YYYY-MM-DDTHH:MM:SS`, the form of Outreach's 429 detail text."""
-    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def within_key_range(ms: int) -> bool:

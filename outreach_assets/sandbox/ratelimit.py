@@ -1,4 +1,8 @@
-"""Per-user request budget with Outreach's X-RateLimit-* headers (outreach-api.md 3).
+"""Per-user request budget with Outreach's X-RateLimit-* headers.
+
+Outreach documents a per-user budget per window, the X-RateLimit-Limit, -Remaining and
+-Reset headers, and a 429 with Retry-After once it is spent
+(https://developers.outreach.io/api/rate-limiting/).
 
 A fixed window that opens at the user's first request. The header forms Outreach has been
 seen sending (two-value Remaining, epoch or relative Reset, or none) are all selectable so
@@ -11,7 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from outreach_assets.sandbox.config import SandboxConfig
-from outreach_assets.sandbox.isotime import format_seconds
+from outreach_assets.timestamps import format_epoch
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,10 @@ def rate_headers(state: RateState, cfg: SandboxConfig, now: float) -> list[tuple
 
 def limit_exceeded_body(state: RateState) -> bytes:
     """Outreach's 429 text, limit with thousands separators as in its documentation."""
+    retry_at = format_epoch(state.reset_at, zone="")  # no zone: Outreach's text has none
     detail = (
         f"You have exceeded your permitted rate limit of {state.limit:,}; "
-        f"please try again at {format_seconds(state.reset_at)}."
+        f"please try again at {retry_at}."
     )
     error = {"id": "rateLimitExceeded", "title": "Rate Limit Exceeded", "detail": detail}
     return json.dumps({"errors": [error]}).encode()

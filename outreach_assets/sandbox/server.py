@@ -1,7 +1,8 @@
 """The sandbox over real HTTP: stdlib `ThreadingHTTPServer` with HTTP/1.1 keep-alive.
 
 The handler only moves bytes between the socket and `SandboxApp`; faults that live at
-the socket level (dropped connections, truncated bodies) are carried out here.
+the socket level (dropped connections, truncated bodies) are carried out here. The server
+also routes the harness's `/_sandbox/` endpoints (admin.py), which are no part of Outreach.
 """
 
 import contextlib
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit
 from outreach_assets import catalog
 from outreach_assets.catalog import Stream
 from outreach_assets.config import env
+from outreach_assets.sandbox import triggers
+from outreach_assets.sandbox.admin import ADMIN_PREFIX, handle_admin
 from outreach_assets.sandbox.app import API_PREFIX, TOKEN_PATH, SandboxApp
 from outreach_assets.sandbox.config import SandboxConfig
 from outreach_assets.sandbox.messages import Request, Response, jsonapi_error
@@ -63,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         request = Request(self.command, url.path, url.query, headers, body)
         try:
-            response = self.server.app.handle(request)
+            response = self.server.answer(request)
         except Exception:
             traceback.print_exc(file=sys.stderr)  # a sandbox bug, never a client's fault
             response = jsonapi_error(500, "internalServerError", "Sandbox error.")
@@ -110,6 +113,11 @@ class _HTTPServer(ThreadingHTTPServer):
         self.app = app
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+
+    def answer(self, request: Request) -> Response:
+        if request.path.startswith(ADMIN_PREFIX):
+            return handle_admin(self.app, request)
+        return self.app.handle(request)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -227,20 +235,16 @@ class SandboxServer:
     def configure(self, **fields: Any) -> None:
         self._app.configure(**fields)
 
-    def fail_next(self, n: int, status: int = 503) -> None:
-        self._app.faults.fail_next(n, status)
+    # One-shot triggers, declared (signature, docstring, admin endpoint) in triggers.py:
+    # `sandbox.fail_next(2, status=502)` is `POST /_sandbox/fail_next {"n": 2, "status": 502}`.
+    fail_next = triggers.fail_next
+    drop_next = triggers.drop_next
+    truncate_next = triggers.truncate_next
+    expire_access_tokens = triggers.expire_access_tokens
+    expire_after_requests = triggers.expire_after_requests
 
-    def drop_next(self, n: int) -> None:
-        self._app.faults.drop_next(n)
-
-    def truncate_next(self, n: int) -> None:
-        self._app.faults.truncate_next(n)
-
-    def expire_access_tokens(self) -> None:
-        self._app.tokens.expire_all()
-
-    def expire_after_requests(self, n: int) -> None:
-        self._app.tokens.expire_after(n)
+    def _trigger_target(self) -> SandboxApp:
+        return self._app
 
     @property
     def current_refresh_token(self) -> str:

@@ -9,7 +9,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from outreach_assets.storage.parquet import PartitionResult, PartitionWindow
+from outreach_assets.storage.partitions import PartitionResult, PartitionWindow
 
 
 class Store(Protocol):
@@ -17,7 +17,9 @@ class Store(Protocol):
 
     base: str
 
-    def partition_path(self, name: str, key: str) -> str: ...
+    def partition_path(self, name: str, key: str) -> str:
+        """Where the file of one partition of a stream lives, committed or not."""
+        ...
 
     def table_path(self, name: str) -> str:
         """Where an unpartitioned table (a current-state asset) lives."""
@@ -31,7 +33,11 @@ class Store(Protocol):
         windows: Sequence[PartitionWindow],
         batches: Iterable[tuple[str, pa.RecordBatch]],
     ) -> list[PartitionResult]:
-        """Split a run's ``(key, batch)`` stream into one committed file per window."""
+        """Split a run's ``(key, batch)`` stream into one committed file per window.
+
+        Every window gets a file, an empty one when no row came, and nothing is committed
+        unless every window's file is ready.
+        """
         ...
 
     def write_table(self, path: str, reader: pa.RecordBatchReader) -> int:
@@ -51,9 +57,13 @@ class Store(Protocol):
         """The partitions ``keys`` (all when None) as one table, and the keys with no file."""
         ...
 
-    def read_file(self, path: str, columns: Sequence[str] | None = None) -> pa.Table: ...
+    def read_file(self, path: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """One file (an unpartitioned table) in full; FileNotFoundError if it is missing."""
+        ...
 
-    def exists(self, path: str) -> bool: ...
+    def exists(self, path: str) -> bool:
+        """Whether a committed file is at ``path`` (temporary files never are)."""
+        ...
 
     def current_state(
         self, name: str, schema: pa.Schema, cursor: str | None

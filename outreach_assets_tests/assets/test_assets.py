@@ -16,6 +16,7 @@ from outreach_assets.assets import (
     CHECK_IDS_UNIQUE,
     CHECK_SCHEMA,
     MAX_PARTITIONS_IN_METADATA,
+    OutreachTranslator,
     build_current_asset,
     build_stream_asset,
     check_results,
@@ -24,11 +25,14 @@ from outreach_assets.assets import (
 from outreach_assets.assets.partitions import build_partitions_def
 from outreach_assets.assets.sweep import SweepStats
 from outreach_assets.catalog import STREAMS, get_stream
-from outreach_assets.resources.io_manager import OutreachParquetIOManager
+from outreach_assets.config import ConfigError, deployment_settings_from_env
+from outreach_assets.resources.io_manager import OutreachIOManager
 from outreach_assets.sandbox import SandboxServer
 from outreach_assets.storage import PartitionResult
 from outreach_assets_tests.support.clients import sandbox_resource
 from outreach_assets_tests.support.wire import DRIFTED, DRIFTING, session_for, walk
+
+KEYS = OutreachTranslator()
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 PARTITIONS = build_partitions_def(START)
@@ -38,7 +42,7 @@ SANDBOX_RANGE = {"start": "2024-01-01T00:00:00Z", "end": "2024-02-01T00:00:00Z"}
 def _resources(sb: SandboxServer, tmp_path: Path) -> dict[str, object]:
     return {
         "outreach": sandbox_resource(sb, tmp_path),
-        "io_manager": OutreachParquetIOManager(base_dir=str(tmp_path / "data")),
+        "io_manager": OutreachIOManager(base_dir=str(tmp_path / "data")),
     }
 
 
@@ -191,8 +195,8 @@ def test_changed_records_move_and_the_current_state_keeps_the_newest(sandbox_fac
 def test_contact_histogram_is_dropped_by_default_and_kept_on_request(sandbox_factory, tmp_path):
     sb = sandbox_factory(sizes={"prospects": 50}, **SANDBOX_RANGE)
     stream = get_stream("prospects")
-    keep = keep_columns_from_env({"OUTREACH_KEEP_COLUMNS": "prospects.contactHistogram"})
-    for columns, expected in ((frozenset(), False), (keep["prospects"], True)):
+    keep = deployment_settings_from_env({"OUTREACH_KEEP_COLUMNS": "prospects.contactHistogram"})
+    for columns, expected in ((frozenset(), False), (keep.kept_columns("prospects"), True)):
         base = tmp_path / str(expected)
         result = _materialize(
             [build_stream_asset(stream, PARTITIONS, columns)],
@@ -204,8 +208,8 @@ def test_contact_histogram_is_dropped_by_default_and_kept_on_request(sandbox_fac
         assert result.success
         schema = ds.dataset(base / "data" / "prospects").schema
         assert ("contactHistogram" in schema.names) is expected
-    with pytest.raises(ValueError, match="OUTREACH_KEEP_COLUMNS"):
-        keep_columns_from_env({"OUTREACH_KEEP_COLUMNS": "prospects.firstName"})
+    with pytest.raises(ConfigError, match="OUTREACH_KEEP_COLUMNS"):
+        deployment_settings_from_env({"OUTREACH_KEEP_COLUMNS": "prospects.firstName"})
 
 
 def test_checks_name_the_partitions_that_fail():
@@ -241,13 +245,13 @@ def test_the_code_location_has_both_assets_of_every_stream(monkeypatch):
 
     graph = defs.resolve_asset_graph()
     for stream in STREAMS:
-        node = graph.get(stream_key(stream))
+        node = graph.get(KEYS.asset_key(stream))
         assert node.partitions_def is not None
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
         assert node.pools == {"outreach_api"}
         assert {"outreach", "parquet"} <= set(node.kinds)
         assert "dagster/column_schema" in node.metadata
-        assert graph.get(current_key(stream)).parent_keys == {stream_key(stream)}
+        assert graph.get(KEYS.current_asset_key(stream)).parent_keys == {KEYS.asset_key(stream)}
 
 
 def test_range_metadata_stays_small_for_long_backfills():

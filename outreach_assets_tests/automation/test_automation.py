@@ -14,6 +14,7 @@ import pytest
 
 from outreach_assets.assets import (
     CURRENT_STATE_CONDITION,
+    OutreachTranslator,
     build_current_asset,
     build_stream_asset,
 )
@@ -33,16 +34,17 @@ from outreach_assets.automation.current_state import (
 from outreach_assets.automation.periods import close_out_cron, closed_partition_key
 from outreach_assets.automation.schedules import CLOSE_OUT_SCHEDULE, REFRESH_SCHEDULE
 from outreach_assets.catalog import STREAMS, Stream, get_stream
-from outreach_assets.config import deployment_settings_from_env
+from outreach_assets.config import deployment_settings_from_env, env
 from outreach_assets.convert import arrow_schema
 from outreach_assets.definitions import build_defs
 from outreach_assets.errors import ConfigError
-from outreach_assets.resources.io_manager import OutreachParquetIOManager
+from outreach_assets.resources.io_manager import OutreachIOManager
 from outreach_assets.sandbox import SandboxServer
 from outreach_assets.storage import ParquetStore, PartitionWindow
-from outreach_assets_tests.support.clients import sandbox_resource
+from outreach_assets_tests.support.clients import ROOT, sandbox_resource
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+KEYS = OutreachTranslator()
+
 INCREMENTAL = [s for s in STREAMS if s.is_incremental]
 DAILY = build_partitions_def(datetime(2024, 1, 1, tzinfo=UTC))
 
@@ -73,7 +75,7 @@ def test_close_out_syncs_yesterday_for_every_stream_once_the_lag_has_passed(defs
     (request,) = _tick(defs, CLOSE_OUT_SCHEDULE, "2024-03-05T06:00:00")
     assert request.partition_key == "2024-03-04"
     assert request.tags["dagster/partition"] == "2024-03-04"
-    assert set(request.asset_selection or []) == {stream_key(s) for s in STREAMS}
+    assert set(request.asset_selection or []) == {KEYS.asset_key(s) for s in STREAMS}
     # before the lag has passed, yesterday is not closed yet: the day before is the newest
     (early,) = _tick(defs, CLOSE_OUT_SCHEDULE, "2024-03-05T05:59:00")
     assert early.partition_key == "2024-03-03"
@@ -115,38 +117,42 @@ def test_refresh_syncs_the_open_partition_of_every_incremental_stream(defs):
         "2024-03-06",
     )
     assert one.run_key != two.run_key  # every tick refreshes, not only the first of the day
-    assert set(one.asset_selection or []) == {stream_key(s) for s in INCREMENTAL}
+    assert set(one.asset_selection or []) == {KEYS.asset_key(s) for s in INCREMENTAL}
     assert len(INCREMENTAL) < len(STREAMS)  # full snapshots are left to the close-out
     assert _tick(defs, REFRESH_SCHEDULE, "2023-12-31T23:00:00") == []
 
 
 def test_automation_settings_come_from_the_environment():
     settings = deployment_settings_from_env(
-        {ENV_REFRESH_CRON: "*/30 * * * *", ENV_CLOSE_LAG_HOURS: "2.5", ENV_SENSOR_INTERVAL_S: "60"}
+        {
+            env("refresh_cron"): "*/30 * * * *",
+            env("close_lag_hours"): "2.5",
+            env("sensor_interval_s"): "60",
+        }
     )
-    assert settings.close_lag == timedelta(hours=2, minutes=30)
+    assert settings.close_lag_hours == 2.5
     defs = build_defs(
         {
             "OUTREACH_START_DATE": "2024-01-01",
-            ENV_REFRESH_CRON: "*/30 * * * *",
-            ENV_CLOSE_LAG_HOURS: "2.5",
-            ENV_SENSOR_INTERVAL_S: "60",
+            env("refresh_cron"): "*/30 * * * *",
+            env("close_lag_hours"): "2.5",
+            env("sensor_interval_s"): "60",
         }
     )
     assert defs.resolve_schedule_def(REFRESH_SCHEDULE).cron_schedule == "*/30 * * * *"
     assert defs.resolve_schedule_def(CLOSE_OUT_SCHEDULE).cron_schedule == "30 2 * * *"
     assert defs.resolve_sensor_def(CHANGE_SENSOR).minimum_interval_seconds == 60
     for name, value in [
-        (ENV_CLOSE_LAG_HOURS, "-1"),
-        (ENV_CLOSE_LAG_HOURS, "nan"),
-        (ENV_CLOSE_LAG_HOURS, "168"),
-        (ENV_SENSOR_INTERVAL_S, "5"),
-        (ENV_SENSOR_INTERVAL_S, "often"),
+        (env("close_lag_hours"), "-1"),
+        (env("close_lag_hours"), "nan"),
+        (env("close_lag_hours"), "168"),
+        (env("sensor_interval_s"), "5"),
+        (env("sensor_interval_s"), "often"),
     ]:
         with pytest.raises(ConfigError, match=name):
             deployment_settings_from_env({name: value})
-    with pytest.raises(ConfigError, match=ENV_REFRESH_CRON):
-        build_defs({"OUTREACH_START_DATE": "2024-01-01", ENV_REFRESH_CRON: "hourly"})
+    with pytest.raises(ConfigError, match=env("refresh_cron")):
+        build_defs({"OUTREACH_START_DATE": "2024-01-01", env("refresh_cron"): "hourly"})
 
 
 def test_definitions_carry_the_automation_with_safe_defaults(defs):
@@ -162,12 +168,15 @@ def test_definitions_carry_the_automation_with_safe_defaults(defs):
     assert automation.default_status == dg.DefaultSensorStatus.RUNNING
     graph = defs.resolve_asset_graph()
     for stream in STREAMS:
-        assert graph.get(current_key(stream)).automation_condition == CURRENT_STATE_CONDITION
-        assert graph.get(stream_key(stream)).automation_condition is None
+        assert (
+            graph.get(KEYS.current_asset_key(stream)).automation_condition
+            == CURRENT_STATE_CONDITION
+        )
+        assert graph.get(KEYS.asset_key(stream)).automation_condition is None
 
 
 def test_example_instance_config_loads(tmp_path):
-    shutil.copy(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
     instance = dg.DagsterInstance.from_config(str(tmp_path))
     try:
         config = instance.get_concurrency_config()
@@ -200,7 +209,7 @@ def _sandbox(factory, start: datetime, end: datetime) -> SandboxServer:
 def _resources(sb: SandboxServer, tmp_path: Path, data: str = "data") -> dict[str, object]:
     return {
         "outreach": sandbox_resource(sb, tmp_path),
-        "io_manager": OutreachParquetIOManager(base_dir=str(tmp_path / data)),
+        "io_manager": OutreachIOManager(base_dir=str(tmp_path / data)),
     }
 
 
@@ -280,7 +289,7 @@ def test_change_sensor_requests_runs_only_for_streams_that_changed(
         cursor = sb.truth(name)[ids[0]]
         request = requests[name]
         assert request.partition_key == cursor[:10]  # the partition the change landed in
-        assert request.asset_selection == [stream_key(get_stream(name))]
+        assert request.asset_selection == [KEYS.asset_key(get_stream(name))]
         assert name in (request.run_key or "")
         assert cursor[:10] in (request.run_key or "")
         assert cursor in (request.run_key or "")
@@ -420,7 +429,7 @@ def test_current_state_is_requested_after_its_stream_lands_and_not_again(sandbox
     stream_asset, current_asset = build_stream_asset(calls, partitions), build_current_asset(calls)
     defs = dg.Definitions(
         assets=[stream_asset, current_asset],
-        sensors=[current_state_automation_sensor()],
+        sensors=[current_state_automation_sensor(streams=[calls])],
         resources=_resources(sb, tmp_path),
     )
     instance = dg.DagsterInstance.ephemeral()
@@ -433,7 +442,7 @@ def test_current_state_is_requested_after_its_stream_lands_and_not_again(sandbox
     ).success
     after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=before.cursor)
     assert after.total_requested == 1
-    assert after.get_requested_partitions(current_key(calls)) == {None}
+    assert after.get_requested_partitions(KEYS.current_asset_key(calls)) == {None}
 
     settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=after.cursor)
     assert settled.total_requested == 0

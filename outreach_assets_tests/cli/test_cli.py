@@ -19,20 +19,24 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from outreach_assets.assets import OutreachTranslator
 from outreach_assets.catalog import all_scopes, get_stream
 from outreach_assets.cli import build_parser, main
 from outreach_assets.client import OutreachClient, StoredToken, default_store_path
 from outreach_assets.client.token_store import fingerprint
-from outreach_assets.config import client_settings_from_env
+from outreach_assets.config import ClientSettings, client_settings_from_env, env
+from outreach_assets.config.declare import declared
 from outreach_assets.definitions import build_defs
 from outreach_assets.sandbox import SandboxServer
+from outreach_assets_tests.support.clients import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+KEYS = OutreachTranslator()
+
 COMMANDS = [(), ("sandbox",), ("demo",), ("auth",), ("auth", "url"), ("auth", "exchange")]
 # Variables the commands read or the demo sets; tests start without any of them.
 ENV_NAMES = [
-    *FIELD_ENV_VARS.values(),
-    ENV_START_DATE,
+    *(item.env for item in declared(ClientSettings).values()),
+    env("start_date"),
     "OUTREACH_DATA_DIR",
     "OUTREACH_KEEP_COLUMNS",
     "OUTREACH_PARTITION_CADENCE",
@@ -108,7 +112,7 @@ def _assert_opens_the_ui_on(command: str, home: Path, data: Path) -> None:
     assert Path(program[0]).exists()
     landed = sorted(p.stem for p in (data / "prospects").iterdir())
     partitions_def = (
-        build_defs(env).resolve_assets_def(stream_key(get_stream("prospects"))).partitions_def
+        build_defs(env).resolve_assets_def(KEYS.asset_key(get_stream("prospects"))).partitions_def
     )
     assert partitions_def is not None
     assert partitions_def.get_partition_keys()[: len(landed)] == landed

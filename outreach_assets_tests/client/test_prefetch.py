@@ -269,7 +269,7 @@ def test_closing_during_a_retry_backoff_or_a_429_wait_ends_it_at_once(
     wait_until(lambda: len(responses.api()) == 2)  # page 2 is in, page 3 not asked for
     sb.fail_next(1, status)
     next(pages)  # page 3 is asked for, refused, and waited for
-    wait_until(lambda: logger.matching(waiting))
+    wait_until(lambda: bool(logger.matching(waiting)))
 
     assert _close_within(pages) < 2.0
     assert _fetching_threads() == []

@@ -181,7 +181,7 @@ def test_cancel_ends_a_quota_wait_in_a_fetching_thread_at_once(sandbox_factory, 
 
     fetcher = threading.Thread(target=fetch_page_2, daemon=True)
     fetcher.start()
-    wait_until(lambda: logger.matching("quota_limit=1 of 1/window reached (1 used"))
+    wait_until(lambda: bool(logger.matching("quota_limit=1 of 1/window reached (1 used")))
     cancel.set()
     fetcher.join(timeout=5.0)  # without cancelling: ~600 s
 

@@ -30,7 +30,8 @@ from outreach_assets_tests.support.clients import (
 CHILD = """
 import dataclasses, json, os, sys
 from outreach_assets.catalog import get_stream
-from outreach_assets.client import ClientSettings, OutreachClient
+from outreach_assets.client import OutreachClient
+from outreach_assets.config import ClientSettings
 settings = ClientSettings(**json.loads(os.environ["CHILD_SETTINGS"]))
 with OutreachClient(settings) as client:
     pages = client.iter_pages(get_stream(sys.argv[1]), page_size=int(sys.argv[2]))

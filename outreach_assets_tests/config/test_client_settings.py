@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from outreach_assets.client import authorize_url
-from outreach_assets.config import ClientSettings, client_settings_from_env, validate
+from outreach_assets.config import ClientSettings, client_settings_from_env, env, validate
 from outreach_assets.config.client import knobs_from_env
 from outreach_assets.errors import ConfigError
 
@@ -70,7 +70,7 @@ def test_bad_value_names_field_env_var_and_rule(name: str, value: object, allowe
         validate(_settings(**{name: value}))
     message = str(err.value)
     assert message.startswith(f"{name} must be ")
-    assert FIELD_ENV_VARS[name] in message
+    assert env(name) in message
     assert allowed in message
     assert SECRET not in message
     assert REFRESH not in message
@@ -85,7 +85,9 @@ def test_valid_settings_pass_and_echo_nothing_secret() -> None:
 
 def test_knobs_from_env_parse_and_validate() -> None:
     env = {"OUTREACH_PAGE_SIZE": "250", "OUTREACH_QUOTA_LIMIT": "0.5", "OUTREACH_TOKEN_STORE": ""}
-    assert knobs_from_env(env) == {"page_size": 250, "quota_limit": 0.5, "token_store_path": None}
+    # An empty variable means the default, like an unset one.
+    assert knobs_from_env(env) == {"page_size": 250, "quota_limit": 0.5}
+    assert knobs_from_env({"OUTREACH_PAGE_SIZE": " "}) == {}
     with pytest.raises(ConfigError, match=r"page_size .*got 'lots' from OUTREACH_PAGE_SIZE"):
         knobs_from_env({"OUTREACH_PAGE_SIZE": "lots"})
     with pytest.raises(ConfigError, match="OUTREACH_QUOTA_LIMIT"):

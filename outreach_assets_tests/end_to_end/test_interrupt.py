@@ -28,9 +28,9 @@ import pytest
 
 from outreach_assets.config import client_settings_from_env
 from outreach_assets.sandbox import SandboxServer
+from outreach_assets_tests.support.clients import ROOT
 from outreach_assets_tests.support.dagster_dev import dagster_environment, live_group_members
 
-ROOT = Path(__file__).resolve().parents[1]
 STREAM = "calls"
 STEP = f"outreach__{STREAM}"  # the step (op) of outreach/calls in any job
 FIRST_DAY, DAY = "2024-01-01", "2024-01-02"  # OUTREACH_START_DATE, the partition synced

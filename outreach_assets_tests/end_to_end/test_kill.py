@@ -22,20 +22,23 @@ import pyarrow.parquet as pq
 import pytest
 
 from outreach_assets import assets
+from outreach_assets.assets import OutreachTranslator
 from outreach_assets.catalog import get_stream
 from outreach_assets.definitions import build_defs
 from outreach_assets.sandbox import SandboxServer
-from outreach_assets.storage import ParquetStore
-from outreach_assets.storage import INPROGRESS_SUFFIX, STALE_AFTER
+from outreach_assets.storage import INPROGRESS_SUFFIX, STALE_AFTER, ParquetStore
+from outreach_assets_tests.support.clients import ROOT
 from outreach_assets_tests.support.files import SCHEMA, at, pbatch, purpose, window
 
-ROOT = Path(__file__).resolve().parents[1]
-NAME = "call_purposes"  # the stream of test_storage's helpers (incremental on updatedAt)
+KEYS = OutreachTranslator()
+
+NAME = "call_purposes"  # the stream of support.files' pages (incremental on updatedAt)
 KEY = window(2).key
 WRITING = "writing"  # what the slow writer prints once rows are in its temp file
 # The killed process: a second write of KEY, stalled after a few row groups.
 KILLED_WRITER = (
-    "import sys; from outreach_assets_tests.test_kill import slow_write; slow_write(sys.argv[1])"
+    "import sys; from outreach_assets_tests.end_to_end.test_kill import slow_write; "
+    "slow_write(sys.argv[1])"
 )
 
 
@@ -157,7 +160,7 @@ def run_calls(instance: dg.DagsterInstance, run_config: Mapping[str, Any]) -> dg
         instance=instance,
         tags={"dagster/partition": DAY},
         run_config=run_config,
-        asset_selection=[stream_key(CALLS), current_key(CALLS)],
+        asset_selection=[KEYS.asset_key(CALLS), KEYS.current_asset_key(CALLS)],
     ) as result:
         return result
 

@@ -27,8 +27,8 @@ from outreach_assets.convert import arrow_schema
 from outreach_assets.definitions import build_defs
 from outreach_assets.sandbox import SandboxServer
 from outreach_assets.storage import schemas_match
+from outreach_assets_tests.support.clients import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 DAYS = 6  # partitions in the sandbox's range, today included
 RECORDS = 60  # per stream: about ten per day, a few pages for the whole catalog
 ALL_CHECKS = {CHECK_IDS_UNIQUE: True, CHECK_CURSOR_IN_WINDOW: True, CHECK_SCHEMA: True}

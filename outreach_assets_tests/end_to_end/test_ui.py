@@ -26,9 +26,11 @@ from outreach_assets.assets import (
     CHECK_CURSOR_IN_WINDOW,
     CHECK_IDS_UNIQUE,
     CHECK_SCHEMA,
+    OutreachTranslator,
 )
 from outreach_assets.catalog import STREAMS
 from outreach_assets.sandbox import SandboxServer
+from outreach_assets_tests.support.clients import ROOT
 from outreach_assets_tests.support.dagster_dev import (
     PACKAGE_DIR,
     dagster_environment,
@@ -37,7 +39,8 @@ from outreach_assets_tests.support.dagster_dev import (
     site_packages,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+KEYS = OutreachTranslator()
+
 LOCATION = "outreach_assets"  # workspace.yaml's location_name
 DAYS = 3  # sandbox cursors spread over the last few days
 LOAD_TIMEOUT_S = 120.0
@@ -170,12 +173,12 @@ def _wait_until_loaded(server: Webserver) -> None:
 
 def _assert_asset_graph(server: Webserver) -> None:
     nodes = {tuple(n["assetKey"]["path"]): n for n in server.graphql(ASSETS_QUERY)["assetNodes"]}
-    streams = {(KEY_PREFIX, s.name) for s in STREAMS}
-    currents = {(KEY_PREFIX, f"{s.name}_current") for s in STREAMS}
+    streams = {(KEYS.key_prefix, s.name) for s in STREAMS}
+    currents = {(KEYS.key_prefix, f"{s.name}_current") for s in STREAMS}
     assert len(STREAMS) == 24
     assert set(nodes) == streams | currents
     for key, node in nodes.items():
-        assert node["groupName"] == GROUP, key
+        assert node["groupName"] == KEYS.group_name, key
         assert node["description"].strip(), key
     for key in streams:
         node = nodes[key]
@@ -190,7 +193,7 @@ def _assert_asset_graph(server: Webserver) -> None:
         assert not node["isPartitioned"], key
         assert "parquet" in node["kinds"], key
         stream = key[1].removesuffix("_current")
-        assert [d["path"] for d in node["dependencyKeys"]] == [[KEY_PREFIX, stream]], key
+        assert [d["path"] for d in node["dependencyKeys"]] == [[KEYS.key_prefix, stream]], key
 
 
 def _launch_partition(server: Webserver, stream: str, partition: str) -> str:
@@ -199,7 +202,7 @@ def _launch_partition(server: Webserver, stream: str, partition: str) -> str:
             "repositoryLocationName": LOCATION,
             "repositoryName": "__repository__",
             "jobName": "outreach_sync_job",
-            "assetSelection": [{"path": [KEY_PREFIX, stream]}],
+            "assetSelection": [{"path": [KEYS.key_prefix, stream]}],
         },
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
     }
@@ -289,9 +292,9 @@ def test_dagster_dev_serves_the_assets_runs_a_partition_and_stops_cleanly(
     truth = webserver.sandbox.truth("prospects")
     assert landed == sorted(i for i, cursor in truth.items() if cursor.startswith(day))
     assert landed, "the sandbox should have prospects on the first day"
-    stats = webserver.graphql(PARTITION_STATS_QUERY, path=[KEY_PREFIX, "prospects"])
+    stats = webserver.graphql(PARTITION_STATS_QUERY, path=[KEYS.key_prefix, "prospects"])
     assert stats["assetNodeOrError"]["partitionStats"]["numMaterialized"] == 1
-    _wait_until_materialized(webserver, [KEY_PREFIX, "prospects_current"])
+    _wait_until_materialized(webserver, [KEYS.key_prefix, "prospects_current"])
     _wait_until_no_run_is_active(webserver)
     assert python_problems(webserver.log.read_text(errors="replace")) == []
 

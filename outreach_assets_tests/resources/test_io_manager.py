@@ -10,9 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from outreach_assets.resources.io_manager import (
-    DEFAULT_DATA_DIR,
-    ENV_DATA_DIR,
-    OutreachParquetIOManager,
+    OutreachIOManager,
 )
 from outreach_assets.storage import PartitionWindow
 from outreach_assets_tests.support.files import SCHEMA, at, pbatch, purpose
@@ -31,7 +29,7 @@ SEEN: dict[str, Any] = {}
 
 @dg.asset(key=RAW_KEY, partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run())
 def call_purposes(
-    context: dg.AssetExecutionContext, io_manager: dg.ResourceParam[OutreachParquetIOManager]
+    context: dg.AssetExecutionContext, io_manager: dg.ResourceParam[OutreachIOManager]
 ) -> None:
     windows = []
     for key in context.partition_keys:
@@ -76,7 +74,7 @@ def materialize(
     return dg.materialize(
         assets,
         selection=selection,
-        resources={"io_manager": OutreachParquetIOManager(base_dir=str(base))},
+        resources={"io_manager": OutreachIOManager(base_dir=str(base))},
         instance=instance,
         **kwargs,
     )
@@ -183,7 +181,7 @@ def test_unpartitioned_asset_returning_a_batch_reader(tmp_path: Path) -> None:
 
 
 def test_wrong_outputs_name_the_asset(tmp_path: Path) -> None:
-    manager = OutreachParquetIOManager(base_dir=str(tmp_path))
+    manager = OutreachIOManager(base_dir=str(tmp_path))
     context = dg.build_output_context(asset_key=dg.AssetKey(["outreach", "odd"]))
     with pytest.raises(TypeError, match="asset outreach/odd returned dict"):
         manager.handle_output(context, {"id": [1]})
@@ -202,13 +200,13 @@ def test_wrong_outputs_name_the_asset(tmp_path: Path) -> None:
 
 
 def test_base_dir_defaults_to_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_DATA_DIR, raising=False)
-    assert OutreachParquetIOManager().base_dir == DEFAULT_DATA_DIR
-    monkeypatch.setenv(ENV_DATA_DIR, "s3://bucket/outreach")
-    manager = OutreachParquetIOManager(storage_options={"anon": True})
+    monkeypatch.delenv("OUTREACH_DATA_DIR", raising=False)
+    assert OutreachIOManager().base_dir == "data/outreach"
+    monkeypatch.setenv("OUTREACH_DATA_DIR", "s3://bucket/outreach")
+    manager = OutreachIOManager(storage_options={"anon": True})
     assert manager.base_dir == "s3://bucket/outreach"
-    monkeypatch.setenv(ENV_DATA_DIR, "memory://io-manager-test")
-    store = OutreachParquetIOManager().store
+    monkeypatch.setenv("OUTREACH_DATA_DIR", "memory://io-manager-test")
+    store = OutreachIOManager().store
     assert store.partition_path("prospects", "2024-03-01") == (
         "memory://io-manager-test/prospects/2024-03-01.parquet"
     )

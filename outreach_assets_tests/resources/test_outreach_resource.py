@@ -5,6 +5,8 @@ import pytest
 from pydantic import ValidationError
 
 from outreach_assets.client import OutreachClient
+from outreach_assets.config import ClientSettings
+from outreach_assets.config.declare import declared
 from outreach_assets.errors import ConfigError
 from outreach_assets.resources.outreach import OutreachResource, outreach_resource_from_env
 from outreach_assets_tests.support.clients import INCREMENTAL, ListLogger
@@ -140,3 +142,28 @@ def test_materialize_an_asset_with_the_resource(sandbox_factory, tmp_path, monke
     assert f"{INCREMENTAL.name}: done, 4 pages, 35 records" in text
     for secret in (sb.config.client_secret, sb.config.refresh_token):
         assert secret not in text
+
+
+def test_resource_fields_are_the_declared_client_settings() -> None:
+    """One declaration per setting: the resource's fields, defaults and help (which the UI
+    shows) are generated from ``ClientSettings``, never written a second time."""
+    fields = OutreachResource.model_fields
+    settings = declared(ClientSettings)
+    assert list(fields) == list(settings)
+    for name, item in settings.items():
+        described = fields[name].description or ""
+        assert item.setting.help in described and item.env in described, name
+        assert fields[name].is_required() is item.required, name
+        if not item.required:
+            assert fields[name].default == item.default, name
+
+
+def test_a_bad_literal_and_a_bad_variable_get_the_same_message(monkeypatch) -> None:
+    with pytest.raises(ValidationError) as literal:
+        _literal(max_concurrent_slices=0)
+    monkeypatch.setenv("OUTREACH_MAX_CONCURRENT_SLICES", "0")
+    with pytest.raises(ConfigError) as variable:
+        outreach_resource_from_env()
+    rule = "max_concurrent_slices must be an integer from 1 (never slice a scan) to 8"
+    assert rule in str(literal.value)
+    assert rule in str(variable.value)

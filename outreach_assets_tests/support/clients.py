@@ -55,22 +55,29 @@ class ListLogger:
         return [msg for _, msg in self.records if fragment in msg]
 
 
-def sandbox_settings(sb: SandboxServer, store: Path, **overrides: Any) -> ClientSettings:
+def sandbox_values(sb: SandboxServer, store: Path) -> dict[str, Any]:
+    """The settings that point the project at ``sb``, with a token store of its own."""
     cfg = sb.config
-    base = ClientSettings(
-        client_id=cfg.client_id,
-        client_secret=cfg.client_secret,
-        redirect_uri=cfg.redirect_uri,
-        refresh_token=cfg.refresh_token,
-        api_base_url=sb.api_base_url,
-        token_url=sb.token_url,
-        token_store_path=str(store),
-        request_timeout_s=5.0,
-        retry_backoff_s=0.01,
-        max_backoff_s=0.05,
-        rate_limit_backoff_s=1.0,
-    )
-    return dataclasses.replace(base, **overrides)
+    return {
+        "client_id": cfg.client_id,
+        "client_secret": cfg.client_secret,
+        "redirect_uri": cfg.redirect_uri,
+        "refresh_token": cfg.refresh_token,
+        "api_base_url": sb.api_base_url,
+        "token_url": sb.token_url,
+        "token_store_path": str(store),
+    }
+
+
+def sandbox_settings(sb: SandboxServer, store: Path, **overrides: Any) -> ClientSettings:
+    """Client settings for ``sb`` with short backoffs, so fault tests stay fast."""
+    fast = {
+        "request_timeout_s": 5.0,
+        "retry_backoff_s": 0.01,
+        "max_backoff_s": 0.05,
+        "rate_limit_backoff_s": 1.0,
+    }
+    return ClientSettings(**{**sandbox_values(sb, store), **fast, **overrides})
 
 
 def make_client(
@@ -135,16 +142,7 @@ class ResponseLog:
 
 def sandbox_resource(sb: SandboxServer, tmp_path: Path) -> OutreachResource:
     """The Dagster resource pointed at a sandbox, with its own token store under tmp_path."""
-    cfg = sb.config
-    return OutreachResource(
-        client_id=cfg.client_id,
-        client_secret=cfg.client_secret,
-        redirect_uri=cfg.redirect_uri,
-        refresh_token=cfg.refresh_token,
-        api_base_url=sb.api_base_url,
-        token_url=sb.token_url,
-        token_store_path=str(tmp_path / "tokens.json"),
-    )
+    return OutreachResource(**sandbox_values(sb, tmp_path / "tokens.json"))
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 3.0) -> None:

@@ -1,13 +1,15 @@
 """Small call-purpose and duty pages and partition windows, for the storage-side tests."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from outreach_assets.catalog import Stream, get_stream
 from outreach_assets.convert import arrow_schema, to_record_batch
-from outreach_assets.storage import PartitionWindow
+from outreach_assets.storage import ParquetStore, PartitionResult, PartitionWindow
 
 PURPOSES = get_stream("call_purposes")  # incremental on updatedAt
 DUTIES = get_stream("duties")  # full snapshot, cursor None
@@ -51,3 +53,19 @@ def pbatch(*resources: dict[str, Any]) -> pa.RecordBatch:
 
 SCHEMA = arrow_schema(PURPOSES)
 DUTY_SCHEMA = arrow_schema(DUTIES)
+
+
+def write_purposes(
+    store: ParquetStore, windows: list[PartitionWindow], pairs: list[tuple[str, pa.RecordBatch]]
+) -> list[PartitionResult]:
+    """One run of call-purpose pages through ``store``, with the stream's real schema."""
+    return store.write_partitions("call_purposes", SCHEMA, "updatedAt", windows, iter(pairs))
+
+
+def column(path: str, name: str) -> list[Any]:
+    return pq.read_table(path, columns=[name])[name].to_pylist()
+
+
+def all_files(directory: Path) -> list[str]:
+    """Every file name under ``directory``, hidden temporary files included."""
+    return sorted(p.name for p in directory.rglob("*") if p.is_file())

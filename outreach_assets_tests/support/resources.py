@@ -1,11 +1,33 @@
-"""JSON:API resources as Outreach sends them, and the conversion cases both converters share."""
+"""JSON:API resources as Outreach sends them, the conversion cases both converters share,
+and the comparisons the converters' tests make.
 
+The shape is Outreach's list response
+(https://developers.outreach.io/api/making-requests/): a ``data`` array of JSON:API
+resource objects (https://jsonapi.org/format/#document-resource-objects) with
+``attributes``, ``relationships`` (to-one with ``data``, to-many, links-only) and
+``links``, and a top-level ``links.next`` for the next page.
+"""
+
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from outreach_assets.catalog import FieldType, Stream
+import pyarrow as pa
+
+from outreach_assets.catalog import FieldType, Stream, get_stream
+from outreach_assets.client.pagination import next_link
+from outreach_assets.convert import (
+    EXTRA_COLUMN,
+    ArrowPageDecoder,
+    ConversionStats,
+    ConvertedPage,
+    arrow_schema,
+    to_record_batch,
+)
 
 API = "https://api.outreach.io/api/v2"
+EXTRACTED_AT = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+NEXT = f"{API}/prospects?page%5Bafter%5D=abc"
 HISTOGRAM = frozenset({"contactHistogram"})
 OUTREACH_TS = "2024-02-16T19:30:18.000Z"
 TS = datetime(2024, 2, 16, 19, 30, 18, tzinfo=UTC)
@@ -177,3 +199,83 @@ def sample_relationships(stream: Stream) -> dict[str, Any]:
         r.name: {"data": {"type": r.target, "id": 100 + i}}
         for i, r in enumerate(stream.relationships)
     }
+
+
+def wrong_value_for(kind: FieldType) -> Any:
+    """A value no column of ``kind`` accepts."""
+    return "wrong" if kind is not FieldType.STRING else 1
+
+
+# --- the reference converter -----------------------------------------------------------------
+
+
+def convert(
+    stream_name: str,
+    resources: list[dict[str, Any]],
+    keep: frozenset[str] = frozenset(),
+) -> tuple[pa.RecordBatch, ConversionStats]:
+    """``to_record_batch`` at :data:`EXTRACTED_AT`, checked to keep the stream's schema."""
+    batch, stats = to_record_batch(get_stream(stream_name), resources, EXTRACTED_AT, keep=keep)
+    assert batch.schema.equals(arrow_schema(get_stream(stream_name), keep), check_metadata=True)
+    return batch, stats
+
+
+def extra_of(row: dict[str, Any]) -> dict[str, Any] | None:
+    text = row[EXTRA_COLUMN]
+    return None if text is None else json.loads(text)
+
+
+# --- the fast decoder against the reference --------------------------------------------------
+
+
+def body_of(resources: list[dict[str, Any]], links: Any = None, **top: Any) -> bytes:
+    """A list response as Outreach sends it (``links`` is left out when None)."""
+    payload: dict[str, Any] = {"data": resources, **top}
+    if links is not None:
+        payload["links"] = links
+    return json.dumps(payload).encode()
+
+
+def page_of(stream: Stream, attributes: list[dict[str, Any]]) -> bytes:
+    return body_of([resource(stream, i + 1, a) for i, a in enumerate(attributes)])
+
+
+def reference_page(
+    stream: Stream,
+    resources: list[dict[str, Any]],
+    extracted_at: datetime = EXTRACTED_AT,
+    keep: frozenset[str] = frozenset(),
+) -> ConvertedPage:
+    """What the reference converter makes of the resources, in the decoder's form."""
+    return ConvertedPage(*to_record_batch(stream, resources, extracted_at, keep))
+
+
+def same_as_reference(stream: Stream, body: bytes, keep: frozenset[str] = frozenset()) -> bool:
+    """Whether the fast path took the page; when it did, its result must be the reference's."""
+    decoder = ArrowPageDecoder(stream, EXTRACTED_AT, keep)
+    fast = decoder.decode(body)
+    payload = json.loads(body)
+    reference = reference_page(stream, payload["data"], keep=keep)
+    if fast is None:
+        assert decoder.stats.refused == 1 and decoder.stats.last_refusal
+        return False
+    assert_same(fast.value, reference)
+    assert fast.records == len(payload["data"])
+    assert fast.next_link == next_link(payload)
+    assert decoder.stats.decoded == 1
+    return True
+
+
+def assert_same(got: ConvertedPage, expected: ConvertedPage) -> None:
+    assert got.batch.schema.equals(expected.batch.schema, check_metadata=True)
+    assert got.batch.equals(expected.batch), _first_difference(got.batch, expected.batch)
+    assert got.stats == expected.stats
+
+
+def _first_difference(got: pa.RecordBatch, expected: pa.RecordBatch) -> str:
+    for name in expected.schema.names:
+        a, b = got.column(name).to_pylist(), expected.column(name).to_pylist()
+        if a != b:
+            row = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+            return f"{name} row {row}: {a[row]!r} != {b[row]!r}"
+    return "batches differ"

@@ -1,4 +1,9 @@
-"""Talking to a sandbox directly over HTTP, without the project's client."""
+"""Talking to a sandbox directly over HTTP, without the project's client.
+
+The streams below are picked by shape, not by name, so the sandbox tests follow the catalog:
+each names the property a test relies on (an updatedAt cursor with relationships, a full
+snapshot, back-dated events...).
+"""
 
 from typing import Any
 
@@ -14,6 +19,18 @@ DRIFTING = min(
     key=lambda s: len(s.fields),
 )
 DRIFTED = next(f.name for f in DRIFTING.fields if f.type is FieldType.INTEGER)
+
+# An updatedAt-cursor stream with createdAt and relationships: most query behaviour.
+INCREMENTAL = next(
+    s
+    for s in STREAMS
+    if s.cursor == "updatedAt" and any(f.name == "createdAt" for f in s.fields) and s.relationships
+)
+SNAPSHOT = next(s for s in STREAMS if not s.is_incremental)  # no filterable timestamp
+OTHER = next(s for s in STREAMS if s.is_incremental and s is not INCREMENTAL)  # another scope
+EVENTS = next((s for s in STREAMS if {"createdAt", "eventAt"} <= {f.name for f in s.fields}), None)
+PROSPECTS = next((s for s in STREAMS if s.json_type == "prospect"), None)
+BIG_BODIES = next((s for s in STREAMS if any(f.name == "bodyHtml" for f in s.fields)), None)
 
 
 def token_form(sb: SandboxServer, **overrides: str) -> dict[str, str]:
@@ -57,3 +74,29 @@ def walk(session: requests.Session, sb: SandboxServer, stream: Stream, **params:
         if next_url is None:
             return records
         answer = session.get(next_url, timeout=10)
+
+
+def admin(sb: SandboxServer, name: str, **body: Any) -> requests.Response:
+    """``POST /_sandbox/<name>`` with ``body`` as its JSON object, as another process would."""
+    return requests.post(f"{sb.base_url}/_sandbox/{name}", json=body, timeout=10)
+
+
+def error_id(answer: requests.Response) -> str:
+    """The JSON:API error id of an Outreach error answer (``errors[0].id``)."""
+    return answer.json()["errors"][0]["id"]
+
+
+def cursor_of(record: dict, stream: Stream) -> str:
+    assert stream.cursor is not None
+    return record["attributes"][stream.cursor]
+
+
+def bounds(sb: SandboxServer, stream: Stream) -> tuple[str, str]:
+    """Two existing cursor values, so inclusive bounds have records sitting on them."""
+    values = sorted(sb.truth(stream.name).values())
+    return values[len(values) // 4], values[3 * len(values) // 4]
+
+
+def ids_between(sb: SandboxServer, stream: Stream, lo: str, hi: str) -> set[int]:
+    """Ids whose cursor text lies in [lo, hi]; ISO text with Z sorts as time does."""
+    return {rid for rid, c in sb.truth(stream.name).items() if lo <= c <= hi}
