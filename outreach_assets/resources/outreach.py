@@ -11,16 +11,14 @@ are resolved when a run launches; :meth:`OutreachResource.to_settings` checks th
 
 import dataclasses
 import os
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import pydantic
 from pydantic import ConfigDict, PrivateAttr, ValidationInfo, field_validator
 
-from outreach_assets.catalog import Stream
-from outreach_assets.client import LoggerLike, OutreachClient, Page
+from outreach_assets.client import LoggerLike, OutreachClient
 from outreach_assets.config import ClientSettings, ConfigError, validate
 from outreach_assets.config.client import CREDENTIALS, knobs_from_env
 from outreach_assets.config.declare import check, declared
@@ -93,17 +91,6 @@ class OutreachResource(_ConfigFields):
         if self._client is None:
             self._client = OutreachClient(self.to_settings(), logger or self._logger)
         return self._client
-
-    def iter_pages(
-        self,
-        stream: Stream,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        *,
-        page_size: int | None = None,
-    ) -> Iterator[Page[Any]]:
-        """See :meth:`OutreachClient.iter_pages`."""
-        return self.get_client().iter_pages(stream, start, end, page_size=page_size)
 
 
 def _resolve(name: str, value: object) -> Any:

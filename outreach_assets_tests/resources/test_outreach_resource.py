@@ -103,7 +103,11 @@ def test_get_client_outside_dagster(sandbox_factory, tmp_path) -> None:
     logger = ListLogger()
     client = resource.get_client(logger)
     assert isinstance(client, OutreachClient) and resource.get_client() is client
-    ids = [r["id"] for p in resource.iter_pages(INCREMENTAL, page_size=10) for r in p.records]
+    ids = [
+        r["id"]
+        for p in resource.get_client().iter_pages(INCREMENTAL, page_size=10)
+        for r in p.records
+    ]
     assert sorted(ids) == sorted(sb.truth(INCREMENTAL.name))
     assert logger.matching(f"{INCREMENTAL.name}: done, 3 pages, 25 records")
 
@@ -115,7 +119,7 @@ def test_setup_for_execution_with_an_init_context(sandbox_factory, tmp_path, mon
     with dg.build_init_resource_context() as context:
         resource.setup_for_execution(context)
         try:
-            pages = list(resource.iter_pages(INCREMENTAL))
+            pages = list(resource.get_client().iter_pages(INCREMENTAL))
         finally:
             resource.teardown_after_execution(context)
     assert [p.page_size for p in pages] == [10, 10]
@@ -128,7 +132,7 @@ def test_materialize_an_asset_with_the_resource(sandbox_factory, tmp_path, monke
 
     @dg.asset
     def record_count(outreach: OutreachResource) -> int:
-        return sum(len(page.records) for page in outreach.iter_pages(INCREMENTAL))
+        return sum(len(page.records) for page in outreach.get_client().iter_pages(INCREMENTAL))
 
     with dg.instance_for_test() as instance:
         result = dg.materialize(
