@@ -19,6 +19,21 @@ from outreach_assets_tests.support.clients import ROOT
 
 PACKAGE = ROOT / "outreach_assets"
 MAX_MODULE_LINES = 420
+# The parts of the package, bottom up: each may import only parts on earlier lines (the
+# layering the README describes). The sandbox stands beside the client and shares only
+# the bottom layers with it.
+LAYERS: list[set[str]] = [
+    {"catalog", "errors", "timestamps", "jsontext"},
+    {"config"},
+    {"client", "sandbox"},
+    {"convert"},
+    {"storage"},
+    {"resources"},
+    {"assets"},
+    {"automation"},
+    {"definitions"},
+    {"cli", "__init__"},
+]
 
 
 def _readme_commands() -> list[str]:
@@ -135,6 +150,20 @@ def test_the_package_has_no_import_cycle() -> None:
     for module in sorted(graph):
         if module not in state:
             visit(module)
+
+
+def test_each_part_imports_only_the_layers_below_it() -> None:
+    level = {part: index for index, parts in enumerate(LAYERS) for part in parts}
+    graph = _import_graph()
+
+    def part(module: str) -> str:
+        return module.split(".")[1] if "." in module else "__init__"
+
+    assert {part(m) for m in graph} == set(level), "a new part needs a place in LAYERS"
+    for module, imported in graph.items():
+        for target in imported:
+            mine, theirs = part(module), part(target)
+            assert mine == theirs or level[theirs] < level[mine], f"{module} imports {target}"
 
 
 def test_the_client_imports_nothing_from_the_dagster_or_data_layers() -> None:

@@ -24,6 +24,7 @@ from outreach_assets.catalog import STREAMS_BY_NAME, all_scopes
 from outreach_assets.cli.auth import cmd_auth_exchange, cmd_auth_url
 from outreach_assets.cli.demo import cmd_demo
 from outreach_assets.cli.support import PROG, CommandError, log, sandbox_config
+from outreach_assets.config import env
 from outreach_assets.errors import OutreachError
 from outreach_assets.timestamps import utc_now_text
 
@@ -166,8 +167,8 @@ def _auth_parser(sub: SubParsers) -> None:
     url = auth.add_parser(
         "url",
         help="print the authorize URL with every scope the streams need",
-        description=f"Print the URL to open in a browser. Needs OUTREACH_CLIENT_ID and "
-        f"OUTREACH_REDIRECT_URI; asks for the {len(all_scopes())} read scopes the streams need.",
+        description=f"Print the URL to open in a browser. Needs {env('client_id')} and "
+        f"{env('redirect_uri')}; asks for the {len(all_scopes())} read scopes the streams need.",
     )
     url.add_argument("--state", default=None, help="opaque value echoed back to the redirect")
     url.add_argument("--authorize-url", default=None, help="default: Outreach's authorize page")
@@ -176,13 +177,13 @@ def _auth_parser(sub: SubParsers) -> None:
         "exchange",
         help="trade the ?code= from the redirect for tokens",
         description="Trade the authorization code for tokens at the token URL. The refresh "
-        "token is written to --env-file (mode 0600) as OUTREACH_REFRESH_TOKEN and both tokens "
+        f"token is written to --env-file (mode 0600) as {env('refresh_token')} and both tokens "
         "go to the token store, so the first run needs no new token. Needs "
-        "OUTREACH_CLIENT_ID, OUTREACH_CLIENT_SECRET and OUTREACH_REDIRECT_URI.",
+        f"{env('client_id')}, {env('client_secret')} and {env('redirect_uri')}.",
     )
     ex.add_argument("--code", required=True, help="the code parameter of the redirect URL")
     ex.add_argument(
-        "--env-file", default=".env", help="file whose OUTREACH_REFRESH_TOKEN line is written"
+        "--env-file", default=".env", help=f"file whose {env('refresh_token')} line is written"
     )
     ex.add_argument(
         "--print-token",
