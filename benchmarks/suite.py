@@ -42,12 +42,19 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 # One year of a mid-sized Outreach account (a few dozen reps): people and activity streams
 # in the tens of thousands, configuration in the hundreds, lookup lists in the tens.
 YEAR_SIZES: dict[str, int] = {
-    "accounts": 5_000, "call_dispositions": 20, "call_purposes": 20, "calls": 20_000,
-    "content_categories": 20, "duties": 20, "email_addresses": 20_000, "events": 40_000,
-    "mailboxes": 60, "mailings": 20_000, "opportunities": 2_000, "opportunity_stages": 10,
-    "personas": 20, "prospects": 20_000, "sequence_states": 20_000, "sequence_steps": 1_200,
+    "account_notes": 2_000, "accounts": 5_000, "audit_logs": 10_000, "batch_items": 5_000,
+    "batches": 100, "call_dispositions": 20, "call_purposes": 20, "calls": 20_000,
+    "compliance_requests": 20, "content_categories": 20, "content_category_memberships": 300,
+    "content_category_ownerships": 50, "duties": 20, "email_addresses": 20_000,
+    "events": 40_000, "favorites": 500, "kaia_recordings": 500, "mail_aliases": 60,
+    "mailboxes": 60, "mailings": 20_000, "opportunities": 2_000,
+    "opportunity_prospect_roles": 3_000, "opportunity_stages": 10, "personas": 20,
+    "phone_numbers": 20_000, "products": 50, "profiles": 10, "prospect_notes": 5_000,
+    "prospects": 20_000, "purchases": 1_000, "recipients": 20_000, "roles": 20,
+    "rulesets": 20, "sequence_states": 20_000, "sequence_steps": 1_200,
     "sequence_templates": 300, "sequences": 300, "snippets": 300, "stages": 10,
-    "tasks": 20_000, "teams": 10, "templates": 500, "users": 60,
+    "task_dispositions": 10, "task_priorities": 5, "task_purposes": 10, "tasks": 20_000,
+    "teams": 10, "templates": 500, "users": 60, "webhooks": 10,
 }  # fmt: skip
 YEAR_START = date(2025, 1, 1)
 REQUEST_TOLERANCE = 0.02
@@ -147,7 +154,7 @@ def scenarios(scale: float) -> dict[str, Scenario]:
         ),
         "b": Scenario(
             "b",
-            "365-partition backfill of all 24 streams, 50 ms latency",
+            f"365-partition backfill of all {len(STREAMS)} streams, 50 ms latency",
             {"records": 0, "sizes": year, "latency_ms": 50.0, **year_range},
             everything,
             365,

@@ -27,7 +27,7 @@ def build_defs(
     schedules, sensors = build_automation(partitions_def, settings, translator)
     return dg.Definitions(
         assets=build_assets(partitions_def, settings, translator),
-        jobs=build_jobs(translator),
+        jobs=build_jobs(translator, settings.selected_streams()),
         schedules=schedules,
         sensors=sensors,
         resources={

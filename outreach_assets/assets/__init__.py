@@ -18,8 +18,8 @@ from outreach_assets.assets.factory import build_assets
 from outreach_assets.assets.jobs import CURRENT_STATE_JOB, SYNC_JOB, build_jobs
 from outreach_assets.assets.metadata import MAX_PARTITIONS_IN_METADATA, run_metadata
 from outreach_assets.assets.partitions import build_partitions_def, partitions_def_for
-from outreach_assets.assets.stream import POOL, RETRY_POLICY, build_stream_asset
-from outreach_assets.assets.translator import CURRENT_STATE_CONDITION, OutreachTranslator
+from outreach_assets.assets.stream import RETRY_POLICY, build_stream_asset
+from outreach_assets.assets.translator import CURRENT_STATE_CONDITION, POOL, OutreachTranslator
 
 __all__ = [
     "CHECK_CURSOR_IN_WINDOW",

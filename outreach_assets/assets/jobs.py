@@ -28,14 +28,16 @@ def build_jobs(
     process keeps one HTTP session and one quota view for the whole run.
     """
     current = translator.current_selection(streams)
+    custom_fields = dg.AssetSelection.assets(translator.get_custom_fields_spec().key)
     return [
         dg.define_asset_job(
             SYNC_JOB,
             executor_def=dg.in_process_executor,
-            selection=translator.selection(streams) | current,
-            description="Sync every Outreach stream for the run's partition (or range), then "
-            "rebuild the current-state tables. Launch a range with the "
-            "dagster/asset_partition_range_start and _end tags, or as a backfill from the UI.",
+            selection=translator.selection(streams) | current | custom_fields,
+            description="Sync every Outreach stream for the run's partition (or range) and the "
+            "custom field definitions, then rebuild the current-state tables. Launch a range "
+            "with the dagster/asset_partition_range_start and _end tags, or as a backfill "
+            "from the UI.",
         ),
         dg.define_asset_job(
             CURRENT_STATE_JOB,

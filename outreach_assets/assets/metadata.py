@@ -43,12 +43,12 @@ def run_metadata(
     if cursors and stream.cursor:
         metadata[f"min_{stream.cursor}"] = min(cursors).isoformat()
         metadata[f"max_{stream.cursor}"] = max(cursors).isoformat()
-    moved = sweep_stats.conversion.moved_to_extra
-    if moved or sweep_stats.conversion.unknown_attributes:
+    conversion = sweep_stats.conversion
+    moved = conversion.moved_to_extra
+    if moved or conversion.unknown_attributes or conversion.unknown_relationships:
         metadata["values_moved_to__extra"] = dg.MetadataValue.json(moved)
-        metadata["unknown_attributes"] = dg.MetadataValue.json(
-            sweep_stats.conversion.unknown_attributes
-        )
+        metadata["unknown_attributes"] = dg.MetadataValue.json(conversion.unknown_attributes)
+        metadata["unknown_relationships"] = dg.MetadataValue.json(conversion.unknown_relationships)
     return metadata
 
 

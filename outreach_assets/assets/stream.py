@@ -8,16 +8,16 @@ into per-partition files, and the checks are computed on those files as they are
 import dagster as dg
 
 from outreach_assets.assets.checks import check_results, check_specs
+from outreach_assets.assets.columns import column_schema
+from outreach_assets.assets.custom_fields import custom_field_labels
 from outreach_assets.assets.metadata import log_run, run_metadata
 from outreach_assets.assets.sweep import SweepStats, sweep
-from outreach_assets.assets.translator import OutreachTranslator, asset_arguments
+from outreach_assets.assets.translator import POOL, OutreachTranslator, asset_arguments
 from outreach_assets.catalog import Stream
 from outreach_assets.convert import arrow_schema
 from outreach_assets.errors import FatalError, RetriableError
 from outreach_assets.resources import OutreachIOManager, OutreachResource
 from outreach_assets.storage import PartitionWindow
-
-POOL = "outreach_api"  # every asset that calls Outreach shares this concurrency pool
 
 # Transient failures the client's own retries did not absorb (a long outage): the step asks
 # Dagster to run it again later, with these growing, jittered delays. It asks by raising
@@ -67,8 +67,9 @@ def build_stream_asset(
         client = outreach.get_client()
         requests_before = client.stats.requests
         stats = SweepStats()
+        store = io_manager.get_store()
         try:
-            results = io_manager.get_store().write_partitions(
+            results = store.write_partitions(
                 stream.name,
                 schema,
                 stream.cursor,
@@ -90,9 +91,9 @@ def build_stream_asset(
         log_run(
             context.log, stream, windows=windows, results=results, stats=stats, requests=requests
         )
-        return dg.MaterializeResult(
-            metadata=run_metadata(stream, results, stats, requests),
-            check_results=check_results(results),
-        )
+        metadata = run_metadata(stream, results, stats, requests)
+        labels = custom_field_labels(store, stream.json_type)
+        metadata["dagster/column_schema"] = column_schema(stream, schema, labels)
+        return dg.MaterializeResult(metadata=metadata, check_results=check_results(results))
 
     return _stream_asset

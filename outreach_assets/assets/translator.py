@@ -20,6 +20,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from outreach_assets.assets.columns import column_schema
 from outreach_assets.catalog import Stream
 from outreach_assets.convert import arrow_schema
 
@@ -33,27 +34,7 @@ CURRENT_STATE_CONDITION = (
 ).with_label("rebuild_after_stream_update")
 
 REPLICATION_TAG = "outreach/replication"  # "incremental" or "full_snapshot", for selections
-
-_ARROW_TO_COLUMN_TYPE = {
-    pa.types.is_int64: "int64",
-    pa.types.is_float64: "float64",
-    pa.types.is_boolean: "boolean",
-    pa.types.is_string: "string",
-    pa.types.is_timestamp: "timestamp[us, UTC]",
-    pa.types.is_date32: "date",
-}
-
-
-def table_schema(schema: pa.Schema) -> dg.TableSchema:
-    """The Arrow schema as Dagster's column schema (shown on the asset page)."""
-    return dg.TableSchema(columns=[dg.TableColumn(f.name, _column_type(f.type)) for f in schema])
-
-
-def _column_type(arrow_type: pa.DataType) -> str:
-    for test, name in _ARROW_TO_COLUMN_TYPE.items():
-        if test(arrow_type):
-            return name
-    return str(arrow_type)
+POOL = "outreach_api"  # every asset that calls Outreach shares this concurrency pool
 
 
 def asset_arguments(spec: dg.AssetSpec) -> dict[str, Any]:
@@ -87,10 +68,13 @@ class OutreachTranslator:
             key=dg.AssetKey([self.key_prefix, stream.name]),
             group_name=self.group_name,
             kinds={"outreach", "parquet"},
+            # The custom field definitions describe the stream's customN columns, so a run
+            # with both lands them first.
+            deps=[self.get_custom_fields_spec().key],
             description=f"{stream.description}\n\nOutreach `/{stream.path}`, {replication}.",
             tags={REPLICATION_TAG: stream.replication.value},
             metadata={
-                "dagster/column_schema": table_schema(schema),
+                "dagster/column_schema": column_schema(stream, schema),
                 "outreach/path": f"/{stream.path}",
                 "outreach/cursor": stream.cursor or "none (full snapshot)",
                 "outreach/scope": stream.scope,
@@ -112,7 +96,7 @@ class OutreachTranslator:
             deps=[source],
             description=f"Current state of `{source.to_user_string()}`: {what}.",
             tags={REPLICATION_TAG: stream.replication.value},
-            metadata={"dagster/column_schema": table_schema(schema)},
+            metadata={"dagster/column_schema": column_schema(stream, schema)},
             automation_condition=CURRENT_STATE_CONDITION,
         )
 
@@ -120,6 +104,16 @@ class OutreachTranslator:
 
     def asset_key(self, stream: Stream) -> dg.AssetKey:
         return self.get_asset_spec(stream, arrow_schema(stream)).key
+
+    def get_custom_fields_spec(self) -> dg.AssetSpec:
+        """``<prefix>/custom_fields``: the labels and types of the custom fields."""
+        return dg.AssetSpec(
+            key=dg.AssetKey([self.key_prefix, "custom_fields"]),
+            group_name=self.group_name,
+            kinds={"outreach", "parquet"},
+            description="The organisation's custom fields (customN) per object type: label, "
+            "validation type, whether required, options. Outreach `/types`, one request.",
+        )
 
     def current_asset_key(self, stream: Stream) -> dg.AssetKey:
         return self.get_current_asset_spec(stream, arrow_schema(stream)).key

@@ -40,13 +40,14 @@ def build_automation(
     """The project's schedules and sensors."""
     settings = settings or DeploymentSettings()
     translator = translator or OutreachTranslator()
+    streams = settings.selected_streams()
     lag = timedelta(minutes=round(settings.close_lag_hours * 60))
     schedules = [
-        build_close_out_schedule(partitions_def, lag, translator),
-        build_refresh_schedule(partitions_def, settings.refresh_cron, translator),
+        build_close_out_schedule(partitions_def, lag, translator, streams),
+        build_refresh_schedule(partitions_def, settings.refresh_cron, translator, streams),
     ]
     sensors = [
-        build_change_sensor(partitions_def, settings.sensor_interval_s, translator),
-        current_state_automation_sensor(translator),
+        build_change_sensor(partitions_def, settings.sensor_interval_s, translator, streams),
+        current_state_automation_sensor(translator, streams),
     ]
     return schedules, sensors

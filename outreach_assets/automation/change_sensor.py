@@ -22,7 +22,7 @@ from outreach_assets.automation.change_probe import (
 )
 from outreach_assets.automation.periods import incremental_streams, open_partition_key
 from outreach_assets.automation.schedules import TRIGGER_TAG
-from outreach_assets.catalog import Stream
+from outreach_assets.catalog import STREAMS, Stream
 from outreach_assets.client import LoggerLike, OutreachClient
 from outreach_assets.config import ClientSettings, env
 from outreach_assets.errors import APIError, RateLimitError
@@ -213,9 +213,10 @@ def build_change_sensor(
     partitions_def: dg.TimeWindowPartitionsDefinition,
     interval_s: int,
     translator: OutreachTranslator | None = None,
+    streams: Sequence[Stream] = STREAMS,
 ) -> dg.SensorDefinition:
     """The change sensor over every incremental stream; off by default."""
-    streams = incremental_streams()
+    streams = incremental_streams(streams)
     translator = translator or OutreachTranslator()
 
     @dg.sensor(

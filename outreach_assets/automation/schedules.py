@@ -4,6 +4,7 @@ Both request runs of the partitioned stream assets; which partition a tick means
 ``automation.periods``, so the schedules and the change sensor agree on it.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -15,7 +16,7 @@ from outreach_assets.automation.periods import (
     incremental_streams,
     open_partition_key,
 )
-from outreach_assets.catalog import STREAMS
+from outreach_assets.catalog import STREAMS, Stream
 from outreach_assets.config import ConfigError, env
 from outreach_assets.timestamps import format_cursor_time
 
@@ -33,15 +34,17 @@ def build_close_out_schedule(
     partitions_def: dg.TimeWindowPartitionsDefinition,
     lag: timedelta,
     translator: OutreachTranslator,
+    streams: Sequence[Stream] = STREAMS,
 ) -> dg.ScheduleDefinition:
     """Every stream, the period that ended ``lag`` ago: one run per period, on by default."""
-    keys = [translator.asset_key(s) for s in STREAMS]
+    # The custom field definitions come along: one request per period keeps labels current.
+    keys = [*(translator.asset_key(s) for s in streams), translator.get_custom_fields_spec().key]
     hours = lag.total_seconds() / 3600
 
     @dg.schedule(
         cron_schedule=close_out_cron(partitions_def, lag),
         name=CLOSE_OUT_SCHEDULE,
-        target=translator.selection(STREAMS),
+        target=dg.AssetSelection.assets(*keys),
         execution_timezone=partitions_def.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description=f"Sync the period that ended {hours:g} h ago for every stream "
@@ -65,9 +68,10 @@ def build_refresh_schedule(
     partitions_def: dg.TimeWindowPartitionsDefinition,
     cron: str,
     translator: OutreachTranslator,
+    streams: Sequence[Stream] = STREAMS,
 ) -> dg.ScheduleDefinition:
     """Every incremental stream, the period the tick falls in; off by default."""
-    streams = incremental_streams()
+    streams = incremental_streams(streams)
     keys = [translator.asset_key(s) for s in streams]
 
     def refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:

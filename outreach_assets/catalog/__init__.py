@@ -2,8 +2,8 @@
 
 Every other part (client, converters, sandbox, assets, CLI scopes) reads stream facts from
 here, so a stream's path, cursor, fields and relationships are never repeated elsewhere.
-The entries are tables by area (``crm``, ``activity``, ``content``, ``org``); their types
-are in ``model``.
+The entries are tables by area (``crm``, ``activity``, ``content``, ``org``, ``admin``);
+their types are in ``model``.
 
 Sources: the fields are those of Mage's Outreach source
 (https://github.com/mage-ai/mage-ai/tree/master/mage_integrations/mage_integrations/sources/outreach)
@@ -27,6 +27,7 @@ Rules every table follows:
 """
 
 from outreach_assets.catalog.activity import ACTIVITY_STREAMS
+from outreach_assets.catalog.admin import ADMIN_STREAMS
 from outreach_assets.catalog.content import CONTENT_STREAMS
 from outreach_assets.catalog.crm import CRM_STREAMS
 from outreach_assets.catalog.model import (
@@ -36,12 +37,17 @@ from outreach_assets.catalog.model import (
     Replication,
     Stream,
     fields,
+    links,
+    many,
     rels,
 )
 from outreach_assets.catalog.org import ORG_STREAMS
 
 STREAMS: tuple[Stream, ...] = tuple(
-    sorted((*CRM_STREAMS, *ACTIVITY_STREAMS, *CONTENT_STREAMS, *ORG_STREAMS), key=lambda s: s.name)
+    sorted(
+        (*CRM_STREAMS, *ACTIVITY_STREAMS, *CONTENT_STREAMS, *ORG_STREAMS, *ADMIN_STREAMS),
+        key=lambda s: s.name,
+    )
 )
 STREAMS_BY_NAME: dict[str, Stream] = {s.name: s for s in STREAMS}
 STREAMS_BY_PATH: dict[str, Stream] = {s.path: s for s in STREAMS}
@@ -75,5 +81,7 @@ __all__ = [
     "all_scopes",
     "fields",
     "get_stream",
+    "links",
+    "many",
     "rels",
 ]

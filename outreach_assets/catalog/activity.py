@@ -1,6 +1,6 @@
 """What reps and prospects do: calls, mailings, tasks, events."""
 
-from outreach_assets.catalog.model import Replication, Stream, fields, rels
+from outreach_assets.catalog.model import Replication, Stream, fields, links, many, rels
 
 ACTIVITY_STREAMS: tuple[Stream, ...] = (
     Stream(
@@ -11,6 +11,7 @@ ACTIVITY_STREAMS: tuple[Stream, ...] = (
         cursor="updatedAt",
         fields=fields(s="name outcome", i="order", ts="createdAt updatedAt"),
         relationships=rels("creator:user"),
+        links_only=links("calls"),
         description="Outcomes a rep can log for a call (connected, left voicemail, ...).",
     ),
     Stream(
@@ -21,6 +22,7 @@ ACTIVITY_STREAMS: tuple[Stream, ...] = (
         cursor="updatedAt",
         fields=fields(s="name", i="order", ts="createdAt updatedAt"),
         relationships=rels("creator:user"),
+        links_only=links("calls"),
         description="Reasons a rep can give for placing a call (intro, follow-up, ...).",
     ),
     Stream(
@@ -43,6 +45,7 @@ ACTIVITY_STREAMS: tuple[Stream, ...] = (
             "prospect:prospect sequence:sequence sequenceState:sequenceState "
             "sequenceStep:sequenceStep task:task user:user"
         ),
+        links_only=links("batches"),
         description="Inbound and outbound calls logged against prospects.",
     ),
     Stream(
@@ -89,6 +92,8 @@ ACTIVITY_STREAMS: tuple[Stream, ...] = (
             "sequenceState:sequenceState sequenceStep:sequenceStep task:task "
             "template:template user:user"
         ),
+        to_many=many("attachments:attachment recipients:recipient tasks:task"),
+        links_only=links("bccEntitiesId ccEntitiesId prospectsIds toEntitiesId"),
         max_page_size=250,
         description=(
             "Emails sent or scheduled; pages of 250 because bodyHtml makes 1000-row pages "
@@ -117,6 +122,93 @@ ACTIVITY_STREAMS: tuple[Stream, ...] = (
             "taskDisposition:taskDisposition taskPriority:taskPriority "
             "taskPurpose:taskPurpose taskTheme:taskTheme team:team template:template"
         ),
+        to_many=many(
+            "prospectContacts:emailAddress prospectPhoneNumbers:phoneNumber "
+            "sequenceSequenceSteps:sequenceStep "
+            "sequenceStateSequenceStepOverrides:sequenceStepOverride "
+            "sequenceStepOverrideTemplates:template"
+        ),
+        links_only=links("calls mailings"),
         description="To-dos for reps (calls, emails, in-person actions), open and completed.",
+    ),
+    Stream(
+        name="recipients",
+        path="recipients",
+        json_type="recipient",
+        replication=Replication.FULL_SNAPSHOT,
+        cursor=None,
+        fields=fields(
+            s="emailHash recipientType value",
+            b="primary",
+            ts="createdAt updatedAt",
+        ),
+        relationships=rels("prospect:prospect user:user"),
+        description=(
+            "Recipients of mailings and templates (to, cc, bcc); no filterable timestamp, so read "
+            "as a full snapshot."
+        ),
+    ),
+    Stream(
+        name="task_dispositions",
+        path="taskDispositions",
+        json_type="taskDisposition",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="name taskType value",
+            i="order",
+            ts="createdAt updatedAt",
+        ),
+        relationships=rels("creator:user"),
+        links_only=links("tasks"),
+        description="Outcomes a rep can record when completing a task.",
+    ),
+    Stream(
+        name="task_priorities",
+        path="taskPriorities",
+        json_type="taskPriority",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="name",
+            i="color weight",
+            ts="createdAt updatedAt",
+        ),
+        links_only=links("sequenceSteps tasks"),
+        description="Task priority levels and their weights.",
+    ),
+    Stream(
+        name="task_purposes",
+        path="taskPurposes",
+        json_type="taskPurpose",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="name taskType",
+            i="order",
+            ts="createdAt updatedAt",
+        ),
+        relationships=rels("creator:user"),
+        links_only=links("tasks"),
+        description="Reasons a rep can give for a task.",
+    ),
+    Stream(
+        name="kaia_recordings",
+        path="kaiaRecordings",
+        json_type="kaiaRecording",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="botInMeetingSeconds format instanceId mediaDurationSeconds provider recordingUrl "
+            "sourceId state title transcriptUrl",
+            i="participantCount",
+            ts="createdAt endTime startTime updatedAt",
+            j="host participants topics",
+        ),
+        links_only=links("account opportunity owner"),
+        description=(
+            "Meeting recordings and transcripts of Kaia, Outreach's conversation intelligence; "
+            "needs a plan with Kaia, without it the endpoint refuses the request."
+        ),
     ),
 )

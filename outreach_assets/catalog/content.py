@@ -1,6 +1,6 @@
 """Sequences and the content they send: steps, states, templates, snippets."""
 
-from outreach_assets.catalog.model import Replication, Stream, fields, rels
+from outreach_assets.catalog.model import Replication, Stream, fields, links, many, rels
 
 # The delivery and reply counters Outreach keeps on everything a sequence sends.
 _REPLY_COUNTS = (
@@ -21,6 +21,7 @@ CONTENT_STREAMS: tuple[Stream, ...] = (
             ts="createdAt updatedAt",
         ),
         relationships=rels("creator:user"),
+        to_many=many("teams:team"),
         description="Folders that group sequences, snippets and templates.",
     ),
     Stream(
@@ -39,6 +40,11 @@ CONTENT_STREAMS: tuple[Stream, ...] = (
             "opportunity:opportunity prospect:prospect sequence:sequence "
             "sequenceStep:sequenceStep user:user"
         ),
+        to_many=many(
+            "activeStepMailings:mailing activeStepTasks:task "
+            "sequenceStateRecipients:sequenceStateRecipient"
+        ),
+        links_only=links("calls mailings tasks"),
         description="One prospect's progress through one sequence, with mailing counters.",
     ),
     Stream(
@@ -59,6 +65,8 @@ CONTENT_STREAMS: tuple[Stream, ...] = (
             "callPurpose:callPurpose creator:user schedule:schedule sequence:sequence "
             "taskPriority:taskPriority updater:user"
         ),
+        to_many=many("sequenceTemplates:sequenceTemplate"),
+        links_only=links("calls mailings tasks"),
         description="The ordered steps (email, call, task) that make up a sequence.",
     ),
     Stream(
@@ -98,6 +106,10 @@ CONTENT_STREAMS: tuple[Stream, ...] = (
         relationships=rels(
             "creator:user owner:user ruleset:ruleset schedule:schedule updater:user"
         ),
+        to_many=many(
+            "contentCategoryMemberships:contentCategoryMembership sequenceSteps:sequenceStep"
+        ),
+        links_only=links("calls mailings sequenceStates tasks"),
         description="Automated outreach cadences and their aggregate mailing counters.",
     ),
     Stream(
@@ -108,6 +120,7 @@ CONTENT_STREAMS: tuple[Stream, ...] = (
         cursor="updatedAt",
         fields=fields(s="bodyHtml bodyText name shareType", ts="createdAt updatedAt", sl="tags"),
         relationships=rels("creator:user owner:user updater:user"),
+        to_many=many("contentCategoryMemberships:contentCategoryMembership favorites:favorite"),
         description="Reusable pieces of email text reps insert into messages.",
     ),
     Stream(
@@ -124,10 +137,66 @@ CONTENT_STREAMS: tuple[Stream, ...] = (
             sl="bccRecipients ccRecipients tags toRecipients",
         ),
         relationships=rels("creator:user owner:user statsTarget:template updater:user"),
+        to_many=many(
+            "attachments:attachment contentCategoryMemberships:contentCategoryMembership "
+            "favorites:favorite recipients:recipient sequenceTemplates:sequenceTemplate"
+        ),
         max_page_size=250,
         description=(
             "Reusable email templates; pages of 250 because bodyHtml makes 1000-row pages "
             "slow enough for Outreach to answer 502."
+        ),
+    ),
+    Stream(
+        name="content_category_memberships",
+        path="contentCategoryMemberships",
+        json_type="contentCategoryMembership",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            ts="createdAt updatedAt",
+        ),
+        relationships=rels("content:sequence contentCategory:contentCategory creator:user"),
+        description="Which sequences, snippets and templates belong to which content category.",
+    ),
+    Stream(
+        name="content_category_ownerships",
+        path="contentCategoryOwnerships",
+        json_type="contentCategoryOwnership",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            ts="createdAt updatedAt",
+        ),
+        relationships=rels("contentCategory:contentCategory creator:user owner:team"),
+        description="Which teams own which content categories.",
+    ),
+    Stream(
+        name="rulesets",
+        path="rulesets",
+        json_type="ruleset",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="callOptOutAction emailOptOutAction meetingBookedAction name "
+            "permitDuplicateProspects sequenceExclusivity smsOptOutAction smsReceivedAction",
+            i="applyCompletedStageIn autoResumeOotoProspectsExpiresIn autoResumeOotoProspectsIn "
+            "clicksNeededBeforeCallTaskCreated minimumProspectTouchedInterval "
+            "opensNeededBeforeCallTaskCreated",
+            b="autoResumeOotoProspects includeUnsubscribeLinks ootoAutoExtractionEnabled "
+            "stepOverridesEnabled",
+            ts="createdAt updatedAt",
+        ),
+        relationships=rels(
+            "bouncedStage:stage callTaskPriority:taskPriority "
+            "callTaskPriorityFromClicks:taskPriority callTaskPriorityFromOpens:taskPriority "
+            "completedStage:stage deliveredStage:stage finishedStage:stage optedOutStage:stage "
+            "owner:user repliedStage:stage startedStage:stage"
+        ),
+        links_only=links("sequences"),
+        description=(
+            "Reusable sets of sequence behaviours (stage changes, opt-out actions, task "
+            "priorities)."
         ),
     ),
 )

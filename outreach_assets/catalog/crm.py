@@ -1,6 +1,6 @@
 """Companies, people and deals: accounts, prospects and what hangs off them."""
 
-from outreach_assets.catalog.model import Replication, Stream, fields, rels
+from outreach_assets.catalog.model import Replication, Stream, fields, links, many, rels
 
 CRM_STREAMS: tuple[Stream, ...] = (
     Stream(
@@ -24,6 +24,11 @@ CRM_STREAMS: tuple[Stream, ...] = (
             "creator:user defaultPluginMapping:pluginMapping owner:user "
             "primaryRecordTeam:team updater:user"
         ),
+        to_many=many(
+            "assignedTeams:team assignedUsers:user favorites:favorite recordTeamMembers:user "
+            "recordTeams:team"
+        ),
+        links_only=links("batches prospects purchases tasks"),
         description="Companies prospects belong to, with all 150 custom fields.",
     ),
     Stream(
@@ -61,6 +66,12 @@ CRM_STREAMS: tuple[Stream, ...] = (
             "externalCreator:user opportunityStage:opportunityStage owner:user "
             "primaryProspect:prospect stage:opportunityStage territory:territory updater:user"
         ),
+        to_many=many(
+            "assignedTeams:team assignedUsers:user favorites:favorite "
+            "opportunityHealthFactors:opportunityHealthFactor "
+            "opportunityLineItems:opportunityLineItem"
+        ),
+        links_only=links("prospects"),
         description="Deals in progress, with all 150 custom fields.",
     ),
     Stream(
@@ -71,6 +82,7 @@ CRM_STREAMS: tuple[Stream, ...] = (
         cursor="updatedAt",
         fields=fields(s="color name", i="order", b="isClosed", ts="createdAt updatedAt"),
         relationships=rels("creator:user"),
+        links_only=links("opportunities"),
         description="The pipeline stages an opportunity moves through.",
     ),
     Stream(
@@ -80,6 +92,7 @@ CRM_STREAMS: tuple[Stream, ...] = (
         replication=Replication.INCREMENTAL,
         cursor="updatedAt",
         fields=fields(s="description name", ts="createdAt updatedAt"),
+        links_only=links("prospects"),
         description="Buyer personas prospects can be tagged with.",
     ),
     Stream(
@@ -113,6 +126,12 @@ CRM_STREAMS: tuple[Stream, ...] = (
             "account:account creator:user defaultPluginMapping:pluginMapping owner:user "
             "persona:persona stage:stage trashedByAccount:account updater:user"
         ),
+        to_many=many(
+            "activeSequenceStates:sequenceState assignedTeams:team assignedUsers:user "
+            "emailAddresses:emailAddress favorites:favorite opportunities:opportunity "
+            "opportunityProspectRoles:opportunityProspectRole phoneNumbers:phoneNumber"
+        ),
+        links_only=links("batches calls mailings sequenceStates tasks"),
         dropped_by_default=("contactHistogram",),
         description=(
             "People being sold to, with all 150 custom fields; contactHistogram is dropped "
@@ -127,6 +146,104 @@ CRM_STREAMS: tuple[Stream, ...] = (
         cursor="updatedAt",
         fields=fields(s="color name", i="order", ts="createdAt updatedAt"),
         relationships=rels("creator:user updater:user"),
+        links_only=links("prospects"),
         description="The lifecycle stages a prospect can be in.",
+    ),
+    Stream(
+        name="account_notes",
+        path="accountNotes",
+        json_type="accountNote",
+        replication=Replication.INCREMENTAL,
+        cursor="createdAt",
+        fields=fields(
+            s="message noteType",
+            b="pinned",
+            ts="createdAt",
+        ),
+        relationships=rels("account:account creator:user opportunity:opportunity"),
+        description=(
+            "Notes reps wrote on accounts; incremental on createdAt, the only filterable "
+            "timestamp (an edited note is not seen again)."
+        ),
+    ),
+    Stream(
+        name="prospect_notes",
+        path="prospectNotes",
+        json_type="prospectNote",
+        replication=Replication.INCREMENTAL,
+        cursor="createdAt",
+        fields=fields(
+            s="message noteType",
+            b="pinned",
+            ts="createdAt",
+        ),
+        relationships=rels("creator:user opportunity:opportunity prospect:prospect"),
+        description=(
+            "Notes reps wrote on prospects; incremental on createdAt, the only filterable "
+            "timestamp (an edited note is not seen again)."
+        ),
+    ),
+    Stream(
+        name="opportunity_prospect_roles",
+        path="opportunityProspectRoles",
+        json_type="opportunityProspectRole",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="role",
+            b="primary",
+            ts="createdAt updatedAt",
+        ),
+        relationships=rels("opportunity:opportunity prospect:prospect"),
+        description="Which prospects take part in which opportunity, and in which role.",
+    ),
+    Stream(
+        name="phone_numbers",
+        path="phoneNumbers",
+        json_type="phoneNumber",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="countryCode extension number phoneType rawNumber status",
+            i="order",
+            ts="createdAt statusChangedAt updatedAt",
+        ),
+        relationships=rels("prospect:prospect"),
+        description="Prospects' phone numbers with their type and status.",
+    ),
+    Stream(
+        name="products",
+        path="products",
+        json_type="product",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="classification code description name productFamily unitOfMeasure website",
+            b="deleted status",
+            ts="createdAt updatedAt",
+            custom=150,
+        ),
+        relationships=rels("creator:user owner:user updater:user"),
+        links_only=links("purchases"),
+        description="The products an admin maintains, with all 150 custom fields.",
+    ),
+    Stream(
+        name="purchases",
+        path="purchases",
+        json_type="purchase",
+        replication=Replication.INCREMENTAL,
+        cursor="updatedAt",
+        fields=fields(
+            s="currency description source",
+            n="potentialQuantity potentialValue saturation totalQuantity totalValue",
+            b="status",
+            ts="createdAt updatedAt",
+            d="endDate startDate",
+            custom=150,
+        ),
+        relationships=rels("account:account creator:user owner:user product:product updater:user"),
+        description=(
+            "Products an account has bought, with quantities, values and all 150 custom fields."
+        ),
     ),
 )

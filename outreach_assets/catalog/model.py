@@ -38,18 +38,32 @@ class Field:
 
 @dataclass(frozen=True)
 class Relationship:
-    """A to-one relationship, flattened to a ``<name>Id`` column.
+    """A relationship whose ids come inline, flattened to one column.
 
-    ``target`` is the JSON:API type it points at (``owner`` -> ``user``), which the sandbox
-    uses to keep relationships consistent between streams.
+    A to-one relationship (``owner``) becomes ``<name>Id`` (int64, null when empty); a
+    to-many one (``assignedUsers``) becomes ``<singular>Ids`` (list<int64>, the ids in the
+    API's order, ``[]`` for ``data: []``). ``target`` is the JSON:API type it points at
+    (``owner`` -> ``user``), which the sandbox uses to keep relationships consistent between
+    streams; a polymorphic relationship names its most common target.
     """
 
     name: str
     target: str
+    many: bool = False
 
     @property
     def column(self) -> str:
-        return f"{self.name}Id"
+        return f"{singular(self.name)}Ids" if self.many else f"{self.name}Id"
+
+
+def singular(name: str) -> str:
+    """``opportunities`` -> ``opportunity``, ``emailAddresses`` -> ``emailAddress``,
+    ``mailboxes`` -> ``mailbox``, ``assignedUsers`` -> ``assignedUser``."""
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    if name.endswith(("sses", "xes", "ches", "shes")):
+        return name[:-2]
+    return name.removesuffix("s")
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,11 @@ class Stream:
     replication: Replication
     cursor: str | None  # filterable + sortable timestamp attribute; None for full snapshots
     fields: tuple[Field, ...]  # attributes, excluding the resource id
-    relationships: tuple[Relationship, ...] = ()  # to-one only
+    relationships: tuple[Relationship, ...] = ()  # to-one: a <name>Id column each
+    to_many: tuple[Relationship, ...] = ()  # to-many with ids inline: a <singular>Ids column each
+    # Relationships that carry only ``links.related`` (no ids inline): known, so never
+    # reported as unknown, and given no column (the ids are the related stream's own).
+    links_only: tuple[str, ...] = ()
     max_page_size: int = 1000  # lower where big bodies make Outreach answer 502
     # Attributes dropped unless the user opts in (prospects.contactHistogram, as Mage's
     # Outreach source does: array-of-arrays columns break many destinations).
@@ -77,6 +95,13 @@ class Stream:
     @property
     def is_incremental(self) -> bool:
         return self.replication is Replication.INCREMENTAL
+
+    @property
+    def known_relationships(self) -> frozenset[str]:
+        """Every relationship name the catalog knows for this stream, with ids or without."""
+        return frozenset(
+            {r.name for r in (*self.relationships, *self.to_many)} | set(self.links_only)
+        )
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -120,9 +145,23 @@ def fields(
 
 
 def rels(spec: str) -> tuple[Relationship, ...]:
-    """Build relationships from ``"owner:user account:account"``."""
+    """To-one relationships from ``"owner:user account:account"``."""
+    return _relationships(spec, many=False)
+
+
+def many(spec: str) -> tuple[Relationship, ...]:
+    """To-many relationships with inline ids, from ``"assignedUsers:user teams:team"``."""
+    return _relationships(spec, many=True)
+
+
+def links(spec: str) -> tuple[str, ...]:
+    """Links-only relationship names, from ``"batches calls tasks"``."""
+    return tuple(spec.split())
+
+
+def _relationships(spec: str, *, many: bool) -> tuple[Relationship, ...]:
     out = []
     for item in spec.split():
         name, target = item.split(":")
-        out.append(Relationship(name, target))
+        out.append(Relationship(name, target, many=many))
     return tuple(out)

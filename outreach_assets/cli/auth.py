@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from outreach_assets.catalog import all_scopes
 from outreach_assets.cli.support import PROG, CommandError, log
 
 if TYPE_CHECKING:
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 
 def cmd_auth_url(args: argparse.Namespace) -> int:
     from outreach_assets.client import authorize_url
-    from outreach_assets.config import env
+    from outreach_assets.config import deployment_settings_from_env, env
     from outreach_assets.config.client import DEFAULT_AUTHORIZE_URL
 
     variables = (env("client_id"), env("redirect_uri"))
@@ -33,7 +32,7 @@ def cmd_auth_url(args: argparse.Namespace) -> int:
         authorize_url(
             os.environ[variables[0]],
             os.environ[variables[1]],
-            all_scopes(),
+            sorted({s.scope for s in deployment_settings_from_env(os.environ).selected_streams()}),
             base=args.authorize_url or DEFAULT_AUTHORIZE_URL,
             state=args.state,
         )

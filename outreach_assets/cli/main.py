@@ -168,7 +168,8 @@ def _auth_parser(sub: SubParsers) -> None:
         "url",
         help="print the authorize URL with every scope the streams need",
         description=f"Print the URL to open in a browser. Needs {env('client_id')} and "
-        f"{env('redirect_uri')}; asks for the {len(all_scopes())} read scopes the streams need.",
+        f"{env('redirect_uri')}; asks for the read scope of every stream {env('streams')} and "
+        f"{env('exclude_streams')} select ({len(all_scopes())} scopes for all of them).",
     )
     url.add_argument("--state", default=None, help="opaque value echoed back to the redirect")
     url.add_argument("--authorize-url", default=None, help="default: Outreach's authorize page")

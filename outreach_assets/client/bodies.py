@@ -15,6 +15,7 @@ from outreach_assets.client.log import redact
 from outreach_assets.client.oauth import REAUTHORIZE_HOWTO
 from outreach_assets.client.page import DecodedPage, Page, PageDecoder, R
 from outreach_assets.client.pagination import next_link
+from outreach_assets.client.scan import Scan
 from outreach_assets.config import env
 from outreach_assets.errors import APIError, AuthError, FatalAPIError, RetriableAPIError
 from outreach_assets.jsontext import loads_or_none
@@ -96,14 +97,19 @@ def error_summary(content: bytes, secrets: tuple[str, ...]) -> str:
 
 
 def refusal(
-    status: int, content: bytes, stream: str, url_path: str, secrets: tuple[str, ...]
+    status: int, content: bytes, scan: Scan, url_path: str, secrets: tuple[str, ...]
 ) -> APIError:
     """The error for a status the client does not retry itself: fatal for a 4xx other than
     408 (a timeout may pass), retriable otherwise; with what to do where we know it."""
     error_id, _ = first_error(content)
+    stream = scan.stream
     hint = ""
     if error_id == "unauthorizedOauthScope":
-        hint = f"; the authorization lacks the {stream!r} stream's read scope: {REAUTHORIZE_HOWTO}"
+        hint = (
+            f"; the authorization lacks the {stream!r} stream's read scope "
+            f"{scan.scope or 'for it'}: {REAUTHORIZE_HOWTO}; or leave the stream out with "
+            f"{env('exclude_streams')}={stream}"
+        )
     elif status == 404:
         hint = f"; check {env('api_base_url')} (api_base_url)"
     kind = FatalAPIError if 400 <= status < 500 and status != 408 else RetriableAPIError

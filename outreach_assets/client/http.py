@@ -40,8 +40,8 @@ from outreach_assets.client.oauth import TokenEndpoint
 from outreach_assets.client.page import Page, PageDecoder, R
 from outreach_assets.client.pagination import (
     first_page_url,
+    follow,
     page_size_of,
-    same_origin,
     url_path,
     with_page_size,
 )
@@ -55,7 +55,7 @@ from outreach_assets.client.retry import TRANSPORT_ERRORS, backoff_delay, descri
 from outreach_assets.client.scan import ClientStats, Scan
 from outreach_assets.client.token_store import FileTokenStore, TokenStore, default_store_path
 from outreach_assets.client.tokens import TokenManager
-from outreach_assets.config import ClientSettings, env, validate
+from outreach_assets.config import ClientSettings, validate
 from outreach_assets.config.client import MAX_PAGE_SIZE
 from outreach_assets.config.declare import check
 from outreach_assets.errors import RateLimitError, RetriableAPIError
@@ -192,6 +192,7 @@ class OutreachClient:
             size,
             min(self.settings.min_page_size, size),
             self._log,
+            scope=stream.scope,
             cancel=cancel if cancel is not None else threading.Event(),
         )
         url: str | None = first_page_url(self.settings.api_base_url, stream, size, start, end)
@@ -214,28 +215,15 @@ class OutreachClient:
                 self._stats.records += page.count
             yield page
             scan.report()
-            url = self._follow(body.next_link, url, scan)
+            url = follow(body.next_link, url, self.settings.api_base_url, scan.stream, scan.pages)
         scan.report(final=True)
 
-    def _follow(self, nxt: str | None, url: str, scan: Scan) -> str | None:
-        if nxt is None:
-            return None
-        if not same_origin(nxt, self.settings.api_base_url):
-            raise RetriableAPIError(
-                f"links.next of stream {scan.stream!r} page {scan.pages} points at another "
-                f"host ({url_path(nxt)} on a different origin than {env('api_base_url')}); "
-                "refusing to send the access token there",
-                stream=scan.stream,
-                url_path=url_path(url),
-            )
-        if nxt == url:
-            raise RetriableAPIError(
-                f"links.next of stream {scan.stream!r} page {scan.pages} repeats the request "
-                f"URL ({url_path(url)}); stopping instead of looping forever",
-                stream=scan.stream,
-                url_path=url_path(url),
-            )
-        return nxt
+    def get_collection(self, path: str) -> list[dict[str, Any]]:
+        """The ``data`` of one GET of ``path``, an unpaged collection such as ``types``: one
+        request, with the same token, quota, retries and errors as a page."""
+        scan = Scan(path, page_size=0, min_page_size=0, log=self._log)
+        body, _ = self._fetch(f"{self.settings.api_base_url.rstrip('/')}/{path}", scan, None)
+        return body.records or []
 
     # --- one request, with everything that can go wrong ----------------------------------
 
@@ -282,9 +270,8 @@ class OutreachClient:
                 failure = f"HTTP {status} {self._error_summary(resp, token)}"
                 failures = self._retry(scan, url, failures, failure)
             else:
-                raise refusal(
-                    resp.status_code, resp.content, scan.stream, url_path(url), self._secrets(token)
-                )
+                secrets = self._secrets(token)
+                raise refusal(status, resp.content, scan, url_path(url), secrets)
 
     def _attempt(self, scan: Scan, url: str) -> tuple[str, tuple[requests.Response, bytes] | str]:
         """One GET in a reserved quota slot: the token used and the response with its whole
@@ -342,6 +329,8 @@ class OutreachClient:
 
     def _shrink(self, url: str, scan: Scan, status: int) -> str:
         """Halve the page size for the rest of the scan (a big page timed out upstream)."""
+        if page_size_of(url) is None:  # one document, not a page: nothing to make smaller
+            return url
         smaller = max(scan.min_page_size, scan.page_size // 2)
         if smaller < scan.page_size:
             self._log.warning(

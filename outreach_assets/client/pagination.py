@@ -10,6 +10,8 @@ from datetime import datetime
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from outreach_assets.catalog import Stream
+from outreach_assets.config import env
+from outreach_assets.errors import RetriableAPIError
 from outreach_assets.timestamps import format_cursor_time
 
 PAGE_SIZE_PARAM = "page[size]"
@@ -86,3 +88,26 @@ def with_page_size(url: str, size: int) -> str:
     if not found:
         out.append(urlencode({PAGE_SIZE_PARAM: size}))
     return urlunsplit(parts._replace(query="&".join(out)))
+
+
+def follow(nxt: str | None, url: str, api_base_url: str, stream: str, pages: int) -> str | None:
+    """``links.next`` if the scan may follow it: never to another host (the bearer token
+    would go with it), never to the URL just fetched (a server that loops)."""
+    if nxt is None:
+        return None
+    if not same_origin(nxt, api_base_url):
+        raise RetriableAPIError(
+            f"links.next of stream {stream!r} page {pages} points at another host "
+            f"({url_path(nxt)} on a different origin than {env('api_base_url')}); "
+            "refusing to send the access token there",
+            stream=stream,
+            url_path=url_path(url),
+        )
+    if nxt == url:
+        raise RetriableAPIError(
+            f"links.next of stream {stream!r} page {pages} repeats the request URL "
+            f"({url_path(url)}); stopping instead of looping forever",
+            stream=stream,
+            url_path=url_path(url),
+        )
+    return nxt

@@ -39,6 +39,7 @@ class Scan:
     page_size: int
     min_page_size: int
     log: LoggerLike
+    scope: str | None = None  # the OAuth scope it needs, for messages
     cancel: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
     pages: int = 0

@@ -115,8 +115,10 @@ def parse(cls: type, name: str, raw: str) -> Any:
     item = declared(cls)[name]
     try:
         value = item.setting.parse(raw)
-    except ConfigError:
-        raise
+    except ConfigError as exc:  # the parser's own words; make sure they name the variable
+        if item.env in str(exc):
+            raise
+        raise ConfigError(f"{item.env}: {exc}") from None
     except (ValueError, TypeError):
         raise ConfigError(
             f"{name} must be {item.setting.rule.allowed} (got {_shown(item, raw)} from "

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from outreach_assets.catalog import STREAMS
+from outreach_assets.catalog import STREAMS, STREAMS_BY_NAME, Stream
 from outreach_assets.config import rules
-from outreach_assets.config.declare import Rule, from_environment, setting, validate
+from outreach_assets.config.declare import Rule, declared, from_environment, setting, validate
 from outreach_assets.errors import ConfigError
 from outreach_assets.timestamps import parse_timestamp
 
@@ -69,6 +69,23 @@ def parse_keep_columns(text: str) -> frozenset[str]:
     return items
 
 
+def parse_stream_names(text: str) -> frozenset[str]:
+    """``prospects, calls``: asset names of catalog streams; a typo fails loudly, naming the
+    valid names, instead of silently syncing less."""
+    names = frozenset(filter(None, (part.strip() for part in text.split(","))))
+    for name in sorted(names - set(STREAMS_BY_NAME)):
+        raise ConfigError(
+            f"{name!r} is not a stream; the streams are {', '.join(sorted(STREAMS_BY_NAME))}"
+        )
+    return names
+
+
+_STREAM_NAMES = Rule(
+    lambda v: isinstance(v, frozenset) and v <= set(STREAMS_BY_NAME),
+    "a comma-separated list of stream names (see the README's stream table)",
+)
+
+
 def _hours(text: str) -> float:
     return float(text.strip())
 
@@ -114,6 +131,24 @@ class DeploymentSettings:
         help="Columns dropped by default to keep, comma-separated, e.g. "
         "`prospects.contactHistogram`.",
     )
+    streams: frozenset[str] = setting(
+        env="OUTREACH_STREAMS",
+        default=frozenset(),
+        parse=parse_stream_names,
+        rule=_STREAM_NAMES,
+        shown_default="all",
+        help="The streams to define, sync, schedule, probe and authorize, comma-separated "
+        "asset names (`prospects,calls`).",
+    )
+    exclude_streams: frozenset[str] = setting(
+        env="OUTREACH_EXCLUDE_STREAMS",
+        default=frozenset(),
+        parse=parse_stream_names,
+        rule=_STREAM_NAMES,
+        shown_default="none",
+        help="Streams to leave out of those, e.g. the ones whose scope your OAuth app was "
+        "not granted (`audit_logs,kaia_recordings`).",
+    )
     refresh_cron: str = setting(
         env="OUTREACH_REFRESH_CRON",
         default="0 * * * *",
@@ -139,6 +174,21 @@ class DeploymentSettings:
         rule=rules.int_at_least(MIN_SENSOR_INTERVAL_S, " of seconds"),
         help="Minimum seconds between change-sensor ticks.",
     )
+
+    def selected_streams(self) -> tuple[Stream, ...]:
+        """The catalog streams this deployment syncs, in catalog order."""
+        chosen = tuple(
+            s
+            for s in STREAMS
+            if (not self.streams or s.name in self.streams) and s.name not in self.exclude_streams
+        )
+        if not chosen:
+            items = declared(DeploymentSettings)
+            raise ConfigError(
+                f"{items['streams'].env} and {items['exclude_streams'].env} leave no stream to "
+                f"sync; the streams are {', '.join(s.name for s in STREAMS)}"
+            )
+        return chosen
 
     def kept_columns(self, stream: str) -> frozenset[str]:
         """The dropped-by-default columns of ``stream`` this deployment keeps."""

@@ -15,14 +15,37 @@ whenever it cannot guarantee that:
 
 * ``read_json`` raises: malformed JSON, a value whose JSON type does not match the schema
   (it never coerces: ``"5"`` is no integer, ``3.0`` is no integer, ``5`` is no string),
-  string or float ids, a relationship ``data`` that is an array, duplicate keys.
-* A value ``read_json`` accepts but the reference reads differently: a relationship
-  ``data`` object without an id, a ``-0`` in a number column (``json.loads`` makes it
-  ``0``), a timestamp or date the vectorized cast rejects (the reference then parses value
-  by value); see ``fast_columns``.
-* Unknown attributes or JSON columns that ``read_json`` inferred lossily (``fast_json``).
+  string or float ids (of resources, and in to-one and to-many relationships alike), a
+  to-one ``data`` that is an array, a to-many ``data`` that is not an array or holds
+  something other than objects, duplicate keys, and members whose JSON types differ
+  between resources where ``read_json`` has to infer them.
+* A value ``read_json`` accepts but the reference reads differently: a to-one ``data``
+  object without an id, a to-many item that is ``null`` or has no id, a ``-0`` in a number
+  column (``json.loads`` makes it ``0``), a timestamp or date the vectorized cast rejects
+  (the reference then parses value by value); see ``fast_columns``.
+* Unknown attributes, JSON columns and the ``data`` of unknown relationships that
+  ``read_json`` inferred lossily (``fast_json``).
 * Anything that is not one object holding a ``data`` array of objects of this stream's
   type with integer ids, and bodies that are not valid UTF-8 (``fast_read``).
+
+So every malformed relationship takes the reference path, which moves it to ``_extra``.
+
+Relationships (https://jsonapi.org/format/#document-resource-object-relationships): the
+catalog's to-one ones are declared as ``{data: {type, id}}`` and its to-many ones as
+``{data: [{type, id}]}``, so pages carrying ids stay here; ``links`` and ``meta`` members
+are inferred and never read. Known links-only relationships are inferred and ignored, as
+the reference ignores them. Relationships the catalog does not know are inferred, and
+their ``data`` is written as JSON text and counted exactly as the reference does it for
+every shape ``read_json`` keeps whole: a to-one or to-many ``data`` (``[]`` included), a
+relationship that is not an object (its own ``data``), links, meta or null only (counted
+as 0). The page is refused where the text could differ, as for unknown attributes:
+
+* an unknown relationship that is an object in one resource and something else (not
+  null) in another, or whose ``data`` is an object in one and an array in another
+  (``read_json`` infers one type per member, and raises);
+* a ``data`` whose objects leave out a member that is spelled ``null`` somewhere in the
+  body (``read_json`` reads a missing member and ``null`` alike);
+* whole numbers written as floats, and text ``read_json`` takes for a timestamp, in it.
 
 Unknown attributes that ``read_json`` types as timestamps are declared as strings and the
 page is read again; the decoder remembers them for the pages after.
@@ -45,7 +68,9 @@ from outreach_assets.convert.fast_columns import (
     check_inferred,
     clash,
     relationship_ids,
+    to_many_ids,
     unknown,
+    unknown_relationships,
 )
 from outreach_assets.convert.fast_read import (
     ReadAsText,
@@ -65,10 +90,11 @@ from outreach_assets.convert.layout import (
 from outreach_assets.convert.page import ConvertedPage
 from outreach_assets.convert.reference import to_record_batch
 
-# A to-one relationship object; links and meta members are inferred and never read.
-_TO_ONE: Final = pa.struct(
-    [pa.field("data", pa.struct([pa.field("type", pa.string()), pa.field("id", pa.int64())]))]
-)
+# Relationship objects: a resource identifier, or an array of them, as ``data``; links and
+# meta members are inferred and never read.
+_IDENTIFIER: Final = pa.struct([pa.field("type", pa.string()), pa.field("id", pa.int64())])
+_TO_ONE: Final = pa.struct([pa.field("data", _IDENTIFIER)])
+_TO_MANY: Final = pa.struct([pa.field("data", pa.list_(_IDENTIFIER))])
 
 
 @dataclass(frozen=True)
@@ -99,7 +125,11 @@ def _plan(stream: Stream, keep: frozenset[str], as_text: frozenset[str]) -> _Pla
             pa.field("id", pa.int64()),
             pa.field("attributes", pa.struct(list(attributes.items()))),
             pa.field(
-                "relationships", pa.struct([(r.name, _TO_ONE) for r in columns.relationships])
+                "relationships",
+                pa.struct(
+                    [(r.name, _TO_ONE) for r in columns.relationships]
+                    + [(r.name, _TO_MANY) for r in columns.to_many]
+                ),
             ),
         ]
     )
@@ -220,7 +250,9 @@ def _decode_page(
         if clashing is not None:
             extra.append((rel.column, clashing))
         arrays.append(ids)
+    arrays += [to_many_ids(rel.name, relationships[rel.name]) for rel in plan.layout.to_many]
     extra += unknown(attributes, plan.layout.handled, stats, body)
+    extra += unknown_relationships(relationships, plan.layout.known_relationships, stats, body)
     arrays.append(extra_from_fragments(extra, rows))
     arrays.append(extracted_at_column(extracted_at, rows))
     batch = pa.RecordBatch.from_arrays(arrays, schema=plan.layout.schema)

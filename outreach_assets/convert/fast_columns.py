@@ -2,8 +2,9 @@
 
 Every function here returns the column the reference converter would have built, or raises
 ``Refused`` where it cannot be sure of that. Attributes named like a to-one relationship
-column (prospects' ``updaterId``) and attributes the catalog does not know (the sandbox's
-``sandboxNote``) become ``(key, JSON text)`` columns for ``extra.extra_from_fragments``.
+column (prospects' ``updaterId``), attributes the catalog does not know (the sandbox's
+``sandboxNote``) and the ``data`` of relationships it does not know become
+``(key, JSON text)`` columns for ``extra.extra_from_fragments``.
 """
 
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from outreach_assets.catalog import FieldType
 from outreach_assets.convert.fast_json import json_texts
 from outreach_assets.convert.fast_read import ReadAsText, Refused, children
 from outreach_assets.convert.layout import ARROW_TYPES, ConversionStats
+from outreach_assets.convert.relationships import ID_LISTS, extra_key
 
 # How read_json reads each typed catalog attribute. Timestamps and dates come as text and
 # get the reference converter's own Arrow cast afterwards (read_json refuses date32 from
@@ -66,6 +68,21 @@ def relationship_ids(name: str, relationship: pa.StructArray) -> pa.Array:
     return ids
 
 
+def to_many_ids(name: str, relationship: pa.StructArray) -> pa.Array:
+    """The ``<singular>Ids`` column: each ``data`` array's ids, ``[]`` for an empty one,
+    null for a missing object, ``data: null``, links/meta only."""
+    data = children(relationship)["data"]
+    items = data.flatten()  # the items of the arrays that are not null
+    if items.null_count:
+        raise Refused(f"relationships: {name} has an item that is not an object")
+    if children(items)["id"].null_count:
+        raise Refused(f"relationships: {name} has an item without an id")
+    # The offsets index the whole child array, so the ids are taken from all of it:
+    # flatten() starts at the first offset and leaves out the items of null arrays.
+    ids = children(data.values)["id"]
+    return pa.ListArray.from_arrays(data.offsets, ids, type=ID_LISTS, mask=data.is_null())
+
+
 def clash(values: pa.Array, ids: pa.Array, stats: ConversionStats) -> pa.Array | None:
     """The attribute named like a relationship column, where it says something else."""
     if values.null_count == len(values):
@@ -103,4 +120,30 @@ def unknown(
         stats.unknown_attributes[name] = valued
         if valued:
             out.append((name, json_texts(values, name, body)))
+    return out
+
+
+def unknown_relationships(
+    relationships: dict[str, pa.Array],
+    known: frozenset[str],
+    stats: ConversionStats,
+    body: bytes,
+) -> list[tuple[str, pa.Array]]:
+    """``_extra`` fragments of the ``data`` of relationships the catalog does not know,
+    counted per name as the reference counts them: rows whose ``data`` is not null.
+
+    Their ``data`` was inferred, so it goes through ``fast_json`` like an unknown attribute
+    (refused where the text cannot be recovered). A relationship that is not an object is
+    its own ``data``, as in the reference; ``data: null`` and a missing ``data`` are alike.
+    """
+    out = []
+    for name in sorted(set(relationships) - known):
+        values = relationships[name]
+        if pa.types.is_struct(values.type):
+            values = children(values).get("data", pa.nulls(len(values)))
+        valued = len(values) - values.null_count
+        stats.unknown_relationships[name] = valued
+        if valued:
+            key = extra_key(name)
+            out.append((key, json_texts(values, key, body)))
     return out

@@ -1,4 +1,5 @@
-"""JSON text of the values ``read_json`` inferred: JSON columns and unknown attributes.
+"""JSON text of the values ``read_json`` inferred: JSON columns, unknown attributes and the
+``data`` of unknown relationships.
 
 The reference converter writes such values with ``jsontext.canonical`` of what
 ``json.loads`` made of them. ``read_json`` infers an Arrow type instead, and some types do

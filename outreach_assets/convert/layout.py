@@ -10,10 +10,25 @@ Columns, in this order:
 
 * ``id`` (int64, not null).
 * Every catalog attribute, in catalog order, typed by :data:`ARROW_TYPES`, except those
-  dropped by default and not kept, and those named like a relationship column.
+  dropped by default and not kept, and those named like a to-one relationship column.
 * ``<relationship>Id`` (int64) for every to-one relationship in the catalog, in order.
+* ``<singular>Ids`` (list<int64>) for every to-many relationship with inline ids
+  (``Stream.to_many``), in order: ``opportunities`` -> ``opportunityIds``. A JSON:API
+  to-many relationship's ``data`` is an array of resource identifiers
+  (https://jsonapi.org/format/#document-resource-object-relationships); the column keeps
+  their ids in the API's order. Field metadata names the relationship, its target and
+  ``outreach.cardinality: many``. A to-many column may not share its name with an
+  attribute (the catalog entry is refused): unlike ``updaterId``, whose attribute and
+  relationship hold the same kind of value, nothing says which of the two should win.
 * ``_extra`` (string): a JSON object of everything that had no typed column, or null.
 * ``_extracted_at`` (timestamp[us, UTC], not null): when the page was extracted.
+
+Links-only relationships (``Stream.links_only``) get no column: their ids are the related
+stream's own. Relationships the catalog does not know get none either; both converters keep
+their ``data`` in ``_extra`` and count them in ``ConversionStats.unknown_relationships``.
+
+:data:`SCHEMA_VERSION` 2 added the to-many columns; files of version 1 lack them, and the
+storage layer reads a missing column as nulls.
 """
 
 import functools
@@ -27,7 +42,7 @@ import pyarrow as pa
 
 from outreach_assets.catalog import Field, FieldType, Relationship, Stream
 
-SCHEMA_VERSION: Final = "1"
+SCHEMA_VERSION: Final = "2"
 ID_COLUMN: Final = "id"
 EXTRA_COLUMN: Final = "_extra"
 EXTRACTED_AT_COLUMN: Final = "_extracted_at"
@@ -63,15 +78,24 @@ class ConversionStats:
     unknown_attributes: dict[str, int] = field(default_factory=dict)
     # Clashing attributes that disagreed with their relationship and went to ``_extra``.
     clashes: int = 0
+    # Relationships the catalog does not know (to-one or to-many), with the number of rows
+    # whose relationship object had a ``data`` value (``[]`` is one); a name seen only with
+    # links, meta or ``data: null`` is listed with 0, so a new relationship is noticed
+    # before it carries ids.
+    unknown_relationships: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: "ConversionStats") -> None:
         """Add another batch's counts, so a partition made of many pages logs one summary."""
         self.rows += other.rows
         self.clashes += other.clashes
-        for name, count in other.moved_to_extra.items():
-            self.moved_to_extra[name] = self.moved_to_extra.get(name, 0) + count
-        for name, count in other.unknown_attributes.items():
-            self.unknown_attributes[name] = self.unknown_attributes.get(name, 0) + count
+        _add(self.moved_to_extra, other.moved_to_extra)
+        _add(self.unknown_attributes, other.unknown_attributes)
+        _add(self.unknown_relationships, other.unknown_relationships)
+
+
+def _add(total: dict[str, int], counts: dict[str, int]) -> None:
+    for name, count in counts.items():
+        total[name] = total.get(name, 0) + count
 
 
 @dataclass(frozen=True)
@@ -79,8 +103,10 @@ class Layout:
     """Everything about a stream's columns that does not depend on the data, built once."""
 
     fields: tuple[Field, ...]
-    relationships: tuple[Relationship, ...]
+    relationships: tuple[Relationship, ...]  # to-one, a <name>Id column each
+    to_many: tuple[Relationship, ...]  # to-many with inline ids, a <singular>Ids column each
     handled: frozenset[str]  # attribute names that are not "unknown"
+    known_relationships: frozenset[str]  # relationship names that are not "unknown"
     groups: tuple[tuple[FieldType, tuple[str, ...]], ...]  # field names per type, no JSON
     schema: pa.Schema
 
@@ -110,6 +136,7 @@ def layout(stream: Stream, keep: frozenset[str] = frozenset()) -> Layout:
             f"keep={sorted(keep)} for stream {stream.name!r}: only attributes it drops by "
             f"default can be kept ({sorted(dropped) or 'none'})"
         )
+    _check_relationships(stream)
     columns = {r.column for r in stream.relationships}
     fields = tuple(
         f
@@ -135,6 +162,18 @@ def layout(stream: Stream, keep: frozenset[str] = frozenset()) -> Layout:
             )
             for r in stream.relationships
         ),
+        *(
+            pa.field(
+                r.column,
+                pa.list_(pa.int64()),
+                metadata={
+                    "outreach.relationship": r.name,
+                    "outreach.target": r.target,
+                    "outreach.cardinality": "many",
+                },
+            )
+            for r in stream.to_many
+        ),
         pa.field(EXTRA_COLUMN, pa.string(), metadata={"outreach.type": FieldType.JSON.value}),
         pa.field(EXTRACTED_AT_COLUMN, UTC_US, nullable=False),
     ]
@@ -146,7 +185,36 @@ def layout(stream: Stream, keep: frozenset[str] = frozenset()) -> Layout:
     return Layout(
         fields=fields,
         relationships=stream.relationships,
+        to_many=stream.to_many,
         handled=frozenset({f.name for f in stream.fields} | columns),
+        known_relationships=stream.known_relationships,
         groups=groups,
         schema=pa.schema(schema_fields, metadata=metadata),
     )
+
+
+def _check_relationships(stream: Stream) -> None:
+    """Refuse a catalog entry whose to-many column would collide with another column, or
+    that lists a relationship twice (which of its shapes would the data be read as?).
+
+    A to-one column named like an attribute has a rule (the relationship wins, the
+    attribute goes to ``_extra`` where it differs); a to-many one has none, so such an entry
+    must be fixed in the catalog rather than resolved here. Two to-many relationships that
+    singularize alike (``childs``, ``child``) would also make one column of two.
+    """
+    names = [r.name for r in (*stream.relationships, *stream.to_many)] + list(stream.links_only)
+    if len(names) != len(set(names)):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"stream {stream.name!r} lists the relationship(s) {twice} twice")
+    taken = {f.name: "attribute" for f in stream.fields}
+    taken |= {r.column: f"to-one relationship {r.name!r}" for r in stream.relationships}
+    taken |= dict.fromkeys((ID_COLUMN, EXTRA_COLUMN, EXTRACTED_AT_COLUMN), "column")
+    for r in stream.to_many:
+        other = taken.get(r.column)
+        if other is not None:
+            raise ValueError(
+                f"stream {stream.name!r}: to-many relationship {r.name!r} makes the column "
+                f"{r.column!r}, which is already the {other} {r.column!r}; rename one of "
+                "them in the catalog"
+            )
+        taken[r.column] = f"to-many relationship {r.name!r}"

@@ -13,12 +13,16 @@ Columns, in this order:
 * ``<relationship>Id`` (int64) for every to-one relationship in the catalog, in catalog
   order. It is null when the relationship object is missing, is ``null``, has
   ``"data": null``, or carries only ``links`` and/or ``meta`` (singer-io crashed on
-  meta-only objects). To-many relationships are ignored. Ids given as decimal strings (the
-  JSON:API spec types ids as strings) are accepted because the conversion is lossless.
+  meta-only objects).
+* ``<singular>Ids`` (list<int64>) for every to-many relationship with inline ids
+  (``Stream.to_many``), in catalog order: the ids of its ``data`` array in the API's order,
+  ``[]`` for ``"data": []``, null in the same cases as a to-one id.
+* Ids given as decimal strings (the JSON:API spec types ids as strings) are accepted in
+  both kinds of relationship column because the conversion is lossless.
 * ``_extra`` (string): a JSON object (sorted keys, compact) of everything that had no typed
   column, null when there was nothing. Keys are attribute names, plus
-  ``relationships.<name>`` for a malformed relationship (the dot keeps it apart from every
-  attribute name, since JSON:API member names cannot contain one).
+  ``relationships.<name>`` for a malformed or unknown relationship (the dot keeps it apart
+  from every attribute name, since JSON:API member names cannot contain one).
 * ``_extracted_at`` (timestamp[us, UTC], not null): the caller's extraction time, the same
   for the whole batch.
 
@@ -28,11 +32,22 @@ Rules for values that do not fit:
   is lost when Outreach adds a field; ``null`` values carry nothing and are not stored.
   Every unknown name seen is listed in ``ConversionStats.unknown_attributes`` with the
   number of rows that gave it a value (so an attribute that is always null shows as 0).
+* Unknown relationships (not in ``Stream.known_relationships``: to-one, to-many or
+  links-only), of either cardinality, go to ``_extra`` as their ``data`` under
+  ``relationships.<name>`` wherever ``data`` is not null (``[]`` is a value);
+  ``ConversionStats.unknown_relationships`` lists every unknown name seen with the number
+  of rows that gave it ``data`` (0 for one seen with links, meta or null ``data`` only).
+  Known links-only relationships give nothing.
 * Wrong-typed values: the typed column gets null for that row and the original value goes
   to ``_extra`` under the field's name; ``ConversionStats.moved_to_extra`` counts them per
   field. No silent coercion: ``"True"`` is not a boolean, ``"us-west"`` is not ``True``,
   ``5`` is not the string ``"5"``, ``3.7`` is not the integer 3 (``3.0`` is accepted as 3),
   a string is not a list of its characters. Integers are accepted in NUMBER columns.
+* A malformed relationship (a to-one ``data`` that is not an object with an integer id; a
+  to-many ``data`` that is not an array, or has an item that is not an object with an
+  integer id) is moved the same way: its column gets null for that row and its original
+  ``data`` goes to ``_extra`` under ``relationships.<name>``, counted in ``moved_to_extra``
+  under that key (``convert.relationships`` has the details).
 * TIMESTAMP accepts any ISO-8601 date-time Python's ``datetime.fromisoformat`` reads
   (Outreach's ``2024-02-16T19:30:18.000Z``, other offsets, no fractional seconds) and
   normalizes it to UTC; sub-microsecond digits are truncated. A value without an offset is
@@ -65,8 +80,7 @@ import itertools
 import operator
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from types import MappingProxyType
-from typing import Any, Final
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -81,12 +95,16 @@ from outreach_assets.convert.layout import (
     layout,
     require_aware,
 )
+from outreach_assets.convert.relationships import (
+    to_many_column,
+    to_one_column,
+    unknown_relationships,
+)
 from outreach_assets.convert.values import (
     ARROW_ERRORS,
     BAD,
     CHECKS,
     FAST,
-    INTS,
     Rejected,
     as_id,
 )
@@ -117,12 +135,14 @@ def to_record_batch(
     arrays = [_id_column(stream, resources)]
     arrays += _attribute_columns(columns, attrs, extra, stats)
     for rel in columns.relationships:
-        ids, column = _relationship_column(rel.name, rel_maps, extra, stats)
+        ids, column = to_one_column(rel.name, rel_maps, extra, stats)
         if rel.column in seen:
             _apply_clash(rel.column, ids, attrs, extra, stats)
         arrays.append(column)
+    arrays += [to_many_column(rel.name, rel_maps, extra, stats) for rel in columns.to_many]
     for name in sorted(seen - columns.handled):
         _move_unknown(name, attrs, extra, stats)
+    unknown_relationships(rel_maps, columns.known_relationships, extra, stats)
     arrays.append(extra_from_dicts(extra))
     arrays.append(extracted_at_column(extracted_at, len(resources)))
     return pa.RecordBatch.from_arrays(arrays, schema=columns.schema), stats
@@ -259,52 +279,7 @@ def _convert_column(
     return pa.array(out, type=ARROW_TYPES[f.type])
 
 
-# --- relationships, clashes, unknown attributes -----------------------------------------
-
-
-_NO_RELATIONSHIP: Final[Mapping[str, Any]] = MappingProxyType({})
-
-
-def _relationship_column(
-    name: str,
-    rel_maps: list[dict[str, Any]],
-    extra: RowExtras,
-    stats: ConversionStats,
-) -> tuple[list[int | None], pa.Array]:
-    """The ``<name>Id`` values; well-formed pages take two comprehensions and one type check."""
-    try:
-        # Missing, links-only and meta-only relationship objects all have no "data": no id.
-        datas = [m.get(name, _NO_RELATIONSHIP).get("data") for m in rel_maps]
-        ids = [None if d is None else d["id"] for d in datas]
-        if set(map(type, ids)) <= INTS:
-            return ids, pa.array(ids, type=pa.int64())
-    except (AttributeError, TypeError, KeyError, OverflowError):
-        pass
-    ids = _relationship_ids_slow(name, rel_maps, extra, stats)
-    return ids, pa.array(ids, type=pa.int64())
-
-
-def _relationship_ids_slow(
-    name: str,
-    rel_maps: list[dict[str, Any]],
-    extra: RowExtras,
-    stats: ConversionStats,
-) -> list[int | None]:
-    """Value by value: string ids are parsed, a malformed ``data`` goes to ``_extra`` as is."""
-    ids: list[int | None] = []
-    key = f"relationships.{name}"
-    for i, rels in enumerate(rel_maps):
-        obj = rels.get(name)
-        data = obj.get("data") if type(obj) is dict else obj
-        if data is None:
-            ids.append(None)
-            continue
-        rid = as_id(data.get("id")) if type(data) is dict else None
-        if rid is None:
-            put_extra(extra, i, key, data)
-            stats.moved_to_extra[key] = stats.moved_to_extra.get(key, 0) + 1
-        ids.append(rid)
-    return ids
+# --- clashes, unknown attributes --------------------------------------------------------
 
 
 def _apply_clash(

@@ -65,6 +65,9 @@ def handle_admin(app: SandboxApp, request: Request) -> Response:
         if request.method == "GET" and name.startswith("truth/"):
             truth = app.truth(name.removeprefix("truth/"))
             return json_response(200, {str(k): v for k, v in truth.items()})
+        if request.method == "GET" and name.startswith("relationships/"):
+            related = app.relationships(name.removeprefix("relationships/"))
+            return json_response(200, {str(k): v for k, v in related.items()})
         action = _POST_ACTIONS.get(name)
         if request.method != "POST" or action is None:
             return json_response(404, {"error": f"no sandbox admin endpoint {name!r}"})

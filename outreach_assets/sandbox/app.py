@@ -4,9 +4,11 @@ Order of an API request, chosen to mirror a gateway in front of Outreach: latenc
 injected faults (they happen before the app, so they never spend the budget), then the
 bearer token, the rate budget (a refused request spends nothing), routing, scope, and the
 query itself; a page whose body exceeds `max_body_bytes` becomes the gateway's 502.
+`/api/v2/types` (custom-field validations) takes the same path but needs no stream scope.
 The harness's `/_sandbox/` endpoints are routed by the server (admin.py) and never get here.
 """
 
+import copy
 import json
 import threading
 import time
@@ -18,6 +20,7 @@ from outreach_assets.catalog import Stream
 from outreach_assets.jsontext import compact, loads_or_none
 from outreach_assets.sandbox.auth import USER, TokenStore
 from outreach_assets.sandbox.config import SandboxConfig
+from outreach_assets.sandbox.customfields import CustomFields, custom_fields, types_body
 from outreach_assets.sandbox.data import DataStore, StreamData
 from outreach_assets.sandbox.execute import execute
 from outreach_assets.sandbox.faults import FaultInjector
@@ -37,11 +40,13 @@ from outreach_assets.sandbox.ratelimit import (
     rate_headers,
     retry_after,
 )
+from outreach_assets.sandbox.relations import RelationshipTruth
 from outreach_assets.sandbox.render import Renderer
 from outreach_assets.sandbox.stats import StatsRecorder
 
 API_PREFIX = "/api/v2/"
 TOKEN_PATH = "/oauth/token"
+TYPES_PATH = "types"  # under API_PREFIX
 
 _GATEWAY_TEXT = {502: b"Bad Gateway\n", 504: b"Gateway Timeout\n"}
 _FAULT_ERROR_IDS = {500: "internalServerError", 503: "serviceUnavailable"}
@@ -60,6 +65,8 @@ class SandboxApp:
         self.stats = StatsRecorder()
         self.api_base = ""
         self._renderers: dict[str, Renderer] = {}
+        self._custom_fields = custom_fields(streams, config.seed)
+        self._types_body = compact(types_body(self._custom_fields)).encode()
 
     def set_base_url(self, base_url: str) -> None:
         self.api_base = base_url + API_PREFIX.rstrip("/")
@@ -72,6 +79,12 @@ class SandboxApp:
 
     def truth(self, stream_name: str) -> dict[int, str]:
         return self.data.get(stream_name).truth()
+
+    def relationships(self, stream_name: str) -> dict[int, RelationshipTruth]:
+        return self.data.get(stream_name).relationship_truth()
+
+    def custom_fields(self) -> CustomFields:
+        return copy.deepcopy(self._custom_fields)
 
     def touch(
         self, stream_name: str, count: int = 5, ids: Sequence[int] | None = None
@@ -175,6 +188,8 @@ class SandboxApp:
 
     def _route(self, request: Request, cfg: SandboxConfig) -> Response:
         segments = request.path[len(API_PREFIX) :].split("/")
+        if segments == [TYPES_PATH] and request.method == "GET":
+            return Response(200, self._types_body, JSONAPI)
         stream = self.data.stream_for_path(segments[0])
         if stream is None or len(segments) > 2 or request.method != "GET":
             return self._not_found()

@@ -18,8 +18,38 @@ VARIANTS = 32
 # The data is generated once from these, so changing them on a running server would make
 # the served records disagree with `truth`; a new server is the honest way to change them.
 DATA_FIELDS = frozenset(
-    {"seed", "records", "sizes", "start", "end", "refresh_token", "wrong_type_variants"}
+    {
+        "seed",
+        "records",
+        "sizes",
+        "start",
+        "end",
+        "refresh_token",
+        "wrong_type_variants",
+        "unknown_relationships",
+    }
 )
+
+# Lookup tables: an organisation has a handful of stages, roles or task priorities, not as
+# many as it has prospects. Unless `sizes` names one, each holds this many records, or
+# `records` if that is fewer (so `records=0` still means empty streams everywhere).
+LOOKUP_SIZES: dict[str, int] = {
+    "call_dispositions": 9,
+    "call_purposes": 6,
+    "duties": 12,
+    "mail_aliases": 15,
+    "opportunity_stages": 8,
+    "personas": 7,
+    "products": 20,
+    "profiles": 5,
+    "roles": 14,
+    "rulesets": 4,
+    "stages": 10,
+    "task_dispositions": 11,
+    "task_priorities": 3,
+    "task_purposes": 6,
+    "webhooks": 4,
+}
 
 
 def _default_error_rate() -> dict[int, float]:
@@ -33,6 +63,8 @@ class SandboxConfig:
     say what the real API does."""
 
     seed: int = 0
+    # Records per stream, except lookup tables (LOOKUP_SIZES); `sizes` sets any stream's
+    # count by name, lookup tables included.
     records: int = 100
     sizes: dict[str, int] = field(default_factory=dict)
     start: str = "2023-01-01T00:00:00Z"
@@ -44,6 +76,12 @@ class SandboxConfig:
     # decimal string, "1763" instead of 1763, so about wrong_type_variants/VARIANTS of the
     # records carry it. Streams without such an attribute are unaffected.
     wrong_type_variants: int = 0
+    # The client must keep relationships the catalog does not know rather than drop them.
+    # When True, every record of every stream also carries the to-one `sandboxOwner`
+    # (`{"data": {"type": "user", "id": n}}`, or `{"data": null}` for about one in ten) and
+    # the to-many `sandboxTags` (`{"data": [{"type": "tag", "id": n}, ...]}`, 0 to 5 ids);
+    # `SandboxServer.relationships` reports them with the catalog's ones.
+    unknown_relationships: bool = False
     client_id: str = "sandbox-client-id"
     # Sandbox values, but still kept out of reprs so the habit holds everywhere.
     client_secret: str = field(default="sandbox-client-secret", repr=False)
@@ -102,7 +140,10 @@ class SandboxConfig:
         return parse_ms(self.end)
 
     def size_of(self, stream_name: str) -> int:
-        return self.sizes.get(stream_name, self.records)
+        """`sizes` if it names the stream, else `records`, capped for lookup tables."""
+        if stream_name in self.sizes:
+            return self.sizes[stream_name]
+        return min(self.records, LOOKUP_SIZES.get(stream_name, self.records))
 
     def replace(self, **changes: Any) -> "SandboxConfig":
         """Return a copy with runtime-changeable fields changed; data fields are refused."""

@@ -4,8 +4,9 @@ A million prospects must fit without a million dicts, so a record is only its id
 position), its cursor and companion timestamps (``array('q')``), a revision counter and a
 packed sorted index of (cursor, id) keys. Everything else is derived: the attribute body
 comes from one of ``VARIANTS`` seeded variants chosen by hashing (id, revision), and the
-relationship ids from cheap integer arithmetic on the id. Same seed, sizes, date range and
-``wrong_type_variants`` give the same records.
+relationship ids from cheap integer arithmetic on the id (``relations.py``). Same seed,
+sizes, date range, ``wrong_type_variants`` and ``unknown_relationships`` give the same
+records.
 """
 
 import random
@@ -20,6 +21,13 @@ from outreach_assets.catalog import FieldType, Stream
 from outreach_assets.jsontext import compact
 from outreach_assets.sandbox.config import VARIANTS, SandboxConfig
 from outreach_assets.sandbox.isotime import MAX_ID, format_ms, pack_key, parse_ms
+from outreach_assets.sandbox.relations import (
+    M32,
+    MIX,
+    RelationPlanner,
+    RelationshipTruth,
+    RelSpec,
+)
 from outreach_assets.sandbox.values import field_value
 
 # One attribute the catalog does not know, on every record, so the client's "unknown
@@ -29,45 +37,9 @@ EXTRA_ATTRIBUTE = "sandboxNote"
 # its `updater` relationship): json_type -> relationship echoed as `<rel>Id`.
 ECHOED_RELATIONSHIPS = {"prospect": "updater"}
 
-_EXTERNAL_TARGET_SIZE = 500  # id range for relationships to types outside the catalog
-MIX = 0x9E3779B1
 _MIX2 = 0x85EBCA77
-M32 = 0xFFFFFFFF
 _BACKDATED_SHARE = 0.15
 _BACKDATE_MAX_MS = 30 * 86_400_000
-
-
-@dataclass(frozen=True)
-class RelSpec:
-    """A to-one relationship and the arithmetic that picks each record's target id."""
-
-    name: str
-    target: str
-    salt: int
-    target_size: int
-
-    def target_id(self, record_id: int) -> int | None:
-        """About one record in ten has no target (`{"data": null}`), like real payloads."""
-        x = (((record_id + self.salt) * MIX) & M32) >> 8
-        if x % 10 == 0 or self.target_size == 0:
-            return None
-        return (x // 10) % self.target_size + 1
-
-    def target_ids(self, record_ids: list[int]) -> list[int | None]:
-        """`target_id` for a whole page at once (a comprehension, not a call per record)."""
-        salt, size = self.salt, self.target_size
-        if size == 0:
-            return [None] * len(record_ids)
-        mixed = [(((rid + salt) * MIX) & M32) >> 8 for rid in record_ids]
-        return [None if x % 10 == 0 else (x // 10) % size + 1 for x in mixed]
-
-
-@dataclass(frozen=True)
-class ToMany:
-    """A links-only to-many relationship: another stream's to-one relationship, reversed."""
-
-    name: str  # the other stream's path, e.g. "mailings"
-    filter_rel: str  # its relationship pointing here, e.g. "prospect"
 
 
 @dataclass(frozen=True)
@@ -110,8 +82,7 @@ class StreamData:
         seed: int,
         start_ms: int,
         end_ms: int,
-        target_sizes: dict[str, int],
-        to_many: tuple[ToMany, ...] = (),
+        planner: RelationPlanner,
         wrong_type_variants: int = 0,
     ) -> None:
         if size > MAX_ID:
@@ -125,11 +96,8 @@ class StreamData:
         self.companion, self.companion_mode = _companion(stream, self.field_types)
         self.label = stream.json_type[:1].upper() + stream.json_type[1:]
         rng = random.Random(f"{seed}:{stream.name}")
-        self.relationships = tuple(
-            RelSpec(r.name, r.target, rng.randrange(1 << 20), target_sizes.get(r.target, 0))
-            for r in stream.relationships
-        )
-        self.to_many = to_many
+        self.relations = planner.relations(stream, rng)
+        self.relationships = self.relations.to_one
         self.echoed = self._echoed_relationship()
         self.spliced = self._spliced_fields()
         self.drifted = self._drift_attribute()
@@ -272,6 +240,10 @@ class StreamData:
         with self.lock:
             return {i + 1: self.cursor_text(i) for i in range(self.size)}
 
+    def relationship_truth(self) -> dict[int, RelationshipTruth]:
+        with self.lock:
+            return self.relations.truth(range(1, self.size + 1))
+
     # --- writes ---------------------------------------------------------------------------
 
     def touch(self, count: int, ids: Sequence[int] | None, now_ms: int) -> list[int]:
@@ -334,7 +306,12 @@ class DataStore:
         self._seed = config.seed
         self._wrong_type_variants = config.wrong_type_variants
         self._start_ms, self._end_ms = config.start_ms, config.end_ms
-        self._targets = {s.json_type: self._sizes[s.name] for s in streams}
+        self._planner = RelationPlanner(
+            streams,
+            {s.json_type: self._sizes[s.name] for s in streams},
+            seed=config.seed,
+            unknown=config.unknown_relationships,
+        )
         self._built: dict[str, StreamData] = {}
         self._lock = threading.Lock()
 
@@ -354,23 +331,8 @@ class DataStore:
                     seed=self._seed,
                     start_ms=self._start_ms,
                     end_ms=self._end_ms,
-                    target_sizes={
-                        r.target: self._targets.get(r.target, _EXTERNAL_TARGET_SIZE)
-                        for r in stream.relationships
-                    },
-                    to_many=self._to_many(stream),
+                    planner=self._planner,
                     wrong_type_variants=self._wrong_type_variants,
                 )
                 self._built[stream.name] = data
             return data
-
-    def _to_many(self, stream: Stream) -> tuple[ToMany, ...]:
-        """Up to two streams that point at this one become links-only to-many relationships."""
-        taken = {r.name for r in stream.relationships}
-        out: list[ToMany] = []
-        for other in self.streams:
-            rel = next((r for r in other.relationships if r.target == stream.json_type), None)
-            if rel is not None and other.path not in taken and len(out) < 2:
-                out.append(ToMany(other.path, rel.name))
-                taken.add(other.path)
-        return tuple(out)

@@ -25,8 +25,10 @@ from outreach_assets.sandbox import triggers
 from outreach_assets.sandbox.admin import ADMIN_PREFIX, handle_admin
 from outreach_assets.sandbox.app import API_PREFIX, TOKEN_PATH, SandboxApp
 from outreach_assets.sandbox.config import SandboxConfig
+from outreach_assets.sandbox.customfields import CustomFields
 from outreach_assets.sandbox.messages import Request, Response, jsonapi_error
 from outreach_assets.sandbox.ratelimit import WindowUse
+from outreach_assets.sandbox.relations import RelationshipTruth
 from outreach_assets.sandbox.stats import SandboxStats
 
 _IOV_BATCH = 512  # well under IOV_MAX (1024 on Linux)
@@ -254,6 +256,15 @@ class SandboxServer:
 
     def truth(self, stream_name: str) -> dict[int, str]:
         return self._app.truth(stream_name)
+
+    def relationships(self, stream_name: str) -> dict[int, RelationshipTruth]:
+        """Id -> relationship -> what the record carries: the target ids of a to-many one,
+        the id (or None) of a to-one one; links-only relationships carry no ids."""
+        return self._app.relationships(stream_name)
+
+    def custom_fields(self) -> CustomFields:
+        """Object type -> custom field -> its validation, as `GET /api/v2/types` sends it."""
+        return self._app.custom_fields()
 
     def touch(
         self, stream_name: str, count: int = 5, ids: Sequence[int] | None = None

@@ -47,10 +47,10 @@ def test_an_overridden_translator_renames_assets_lineage_jobs_and_automation() -
         assert specs[key].group_name == f"outreach_{stream.replication.value}"
         current = specs[dg.AssetKey(["outreach", f"{stream.name}_current"])]
         assert {dep.asset_key for dep in current.deps} == {key}
-    assert not any(
-        key.path[:1] == ["outreach"] and len(key.path) == 2 and not key.path[1].endswith("_current")
-        for key in specs
-    )
+    # Only the current states and the custom fields keep the default keys (they were not
+    # overridden).
+    kept = {key.path[-1] for key in specs if key.path[0] == "outreach"}
+    assert kept == {f"{s.name}_current" for s in STREAMS} | {"custom_fields"}
 
     sync = defs.resolve_job_def("outreach_sync_job")
     assert set(sync.asset_layer.selected_asset_keys) == set(specs)
@@ -62,7 +62,7 @@ def test_an_overridden_translator_renames_assets_lineage_jobs_and_automation() -
     (request,) = close_out.evaluate_tick(tick).run_requests or []
     assert set(request.asset_selection or []) == {
         dg.AssetKey(["raw", "outreach", s.name]) for s in STREAMS
-    }
+    } | {translator.get_custom_fields_spec().key}
     change = defs.resolve_sensor_def("outreach_change_sensor")
     assert change.job_name is not None
     watched = defs.get_repository_def().get_job(change.job_name).asset_layer.selected_asset_keys

@@ -75,7 +75,11 @@ def test_close_out_syncs_yesterday_for_every_stream_once_the_lag_has_passed(defs
     (request,) = _tick(defs, CLOSE_OUT_SCHEDULE, "2024-03-05T06:00:00")
     assert request.partition_key == "2024-03-04"
     assert request.tags["dagster/partition"] == "2024-03-04"
-    assert set(request.asset_selection or []) == {KEYS.asset_key(s) for s in STREAMS}
+    # Every stream, and the custom field definitions (one request per period).
+    custom_fields = KEYS.get_custom_fields_spec().key
+    assert set(request.asset_selection or []) == {KEYS.asset_key(s) for s in STREAMS} | {
+        custom_fields
+    }
     # before the lag has passed, yesterday is not closed yet: the day before is the newest
     (early,) = _tick(defs, CLOSE_OUT_SCHEDULE, "2024-03-05T05:59:00")
     assert early.partition_key == "2024-03-03"
@@ -272,7 +276,7 @@ def test_change_sensor_requests_runs_only_for_streams_that_changed(
     sb.reset_stats()
     quiet = sensor.tick(None)
     assert list(quiet.run_requests or []) == []
-    assert sb.stats.api_requests == len(INCREMENTAL) == 22  # one probe per stream
+    assert sb.stats.api_requests == len(INCREMENTAL) == 40  # one probe per stream
     assert sb.stats.token_mints == 0  # the shared token store's access token is reused
     assert f"{len(INCREMENTAL)} API request(s)" in (quiet.skip_message or "")
     # the tick's log (the sensor's log in the UI; stderr here)

@@ -16,32 +16,68 @@ from outreach_assets.catalog import (
     get_stream,
 )
 
-EXPECTED_NAMES = [
-    "accounts",
-    "call_dispositions",
-    "call_purposes",
-    "calls",
-    "content_categories",
+# Every collection Outreach's API serves that a read scope grants (its OpenAPI document,
+# https://api.outreach.io/api/v2/schema/openapi.json), by asset name.
+EXPECTED_NAMES = sorted(
+    [
+        "accounts",
+        "account_notes",
+        "audit_logs",
+        "batch_items",
+        "batches",
+        "call_dispositions",
+        "call_purposes",
+        "calls",
+        "compliance_requests",
+        "content_categories",
+        "content_category_memberships",
+        "content_category_ownerships",
+        "duties",
+        "email_addresses",
+        "events",
+        "favorites",
+        "kaia_recordings",
+        "mail_aliases",
+        "mailboxes",
+        "mailings",
+        "opportunities",
+        "opportunity_prospect_roles",
+        "opportunity_stages",
+        "personas",
+        "phone_numbers",
+        "products",
+        "profiles",
+        "prospect_notes",
+        "prospects",
+        "purchases",
+        "recipients",
+        "roles",
+        "rulesets",
+        "sequence_states",
+        "sequence_steps",
+        "sequence_templates",
+        "sequences",
+        "snippets",
+        "stages",
+        "task_dispositions",
+        "task_priorities",
+        "task_purposes",
+        "tasks",
+        "teams",
+        "templates",
+        "users",
+        "webhooks",
+    ]
+)
+SNAPSHOTS = {
     "duties",
-    "email_addresses",
-    "events",
-    "mailboxes",
-    "mailings",
-    "opportunities",
-    "opportunity_stages",
-    "personas",
-    "prospects",
-    "sequence_states",
-    "sequence_steps",
     "sequence_templates",
-    "sequences",
-    "snippets",
-    "stages",
-    "tasks",
-    "teams",
-    "templates",
-    "users",
-]
+    "recipients",
+    "webhooks",
+    "compliance_requests",
+    "batches",
+    "batch_items",
+}
 
 REPLY_COUNT_STREAMS = ("sequence_states", "sequence_steps", "sequence_templates", "sequences")
 
@@ -50,8 +86,9 @@ def _custom_numbers(stream: Stream) -> list[int]:
     return sorted(int(m[1]) for f in stream.fields if (m := re.fullmatch(r"custom(\d+)", f.name)))
 
 
-def test_all_24_streams_in_alphabetical_order() -> None:
+def test_every_collection_in_alphabetical_order() -> None:
     assert [s.name for s in STREAMS] == EXPECTED_NAMES
+    assert len(STREAMS) == 47
 
 
 @pytest.mark.parametrize("attr", ["name", "path", "json_type"])
@@ -61,13 +98,13 @@ def test_identifiers_are_unique(attr: str) -> None:
 
 
 def test_lookup_tables_cover_every_stream() -> None:
-    assert len(STREAMS_BY_NAME) == len(STREAMS_BY_PATH) == len(STREAMS_BY_TYPE) == 24
+    assert len(STREAMS_BY_NAME) == len(STREAMS_BY_PATH) == len(STREAMS_BY_TYPE) == 47
     assert STREAMS_BY_TYPE["emailAddress"].path == "emailAddresses"
     assert STREAMS_BY_PATH["sequenceStates"].json_type == "sequenceState"
 
 
 def test_unknown_stream_error_lists_valid_names() -> None:
-    with pytest.raises(KeyError, match="known streams: accounts, call_dispositions"):
+    with pytest.raises(KeyError, match="known streams: account_notes, accounts, audit_logs"):
         get_stream("prospect")
 
 
@@ -90,10 +127,15 @@ def test_cursor_matches_replication(stream: Stream) -> None:
 
 
 def test_replication_choices() -> None:
+    """updatedAt where Outreach filters and sorts on it, else createdAt, else a full snapshot
+    (audit logs have neither, but an immutable event time that does)."""
     snapshots = {s.name for s in STREAMS if not s.is_incremental}
-    assert snapshots == {"duties", "sequence_templates"}
-    cursors = {s.cursor for s in STREAMS if s.is_incremental and s.name != "events"}
-    assert cursors == {"updatedAt"}
+    assert snapshots == SNAPSHOTS
+    by_created = {"events", "account_notes", "prospect_notes"}
+    cursors = {s.cursor for s in STREAMS if s.is_incremental and s.name not in by_created}
+    assert cursors == {"updatedAt", "timestamp"}
+    assert get_stream("audit_logs").cursor == "timestamp"
+    assert {get_stream(n).cursor for n in by_created} == {"createdAt"}
     events = get_stream("events")
     assert events.cursor == "createdAt"
     assert events.field("eventAt").type is FieldType.TIMESTAMP
@@ -112,7 +154,14 @@ def test_mage_typos_absent_and_corrected_names_present() -> None:
 
 @pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.name)
 def test_custom_fields_are_contiguous_strings(stream: Stream) -> None:
-    expected = {"accounts": 150, "opportunities": 150, "prospects": 150, "users": 5}
+    expected = {
+        "accounts": 150,
+        "opportunities": 150,
+        "prospects": 150,
+        "products": 150,
+        "purchases": 150,
+        "users": 5,
+    }
     count = expected.get(stream.name, 0)
     assert _custom_numbers(stream) == list(range(1, count + 1))
     for k in range(1, count + 1):
@@ -123,8 +172,14 @@ def test_contact_histogram_is_kept_typed_but_dropped_by_default() -> None:
     prospects = get_stream("prospects")
     assert prospects.field("contactHistogram").type is FieldType.INT_LIST_LIST
     assert prospects.dropped_by_default == ("contactHistogram",)
-    others = [s.name for s in STREAMS if s.dropped_by_default and s.name != "prospects"]
-    assert others == []
+    others = {s.name: s.dropped_by_default for s in STREAMS if s.dropped_by_default}
+    # A webhook's signing secret and a compliance request's personal data are no data to
+    # replicate by default.
+    assert others == {
+        "prospects": ("contactHistogram",),
+        "webhooks": ("secret",),
+        "compliance_requests": ("pii",),
+    }
 
 
 def test_scopes_include_those_mage_forgot() -> None:
@@ -138,7 +193,7 @@ def test_scopes_include_those_mage_forgot() -> None:
         "sequenceTemplates.read",
     }
     assert forgotten <= set(scopes)
-    assert len(scopes) == 24
+    assert len(scopes) == 47
     assert scopes == sorted(scopes)
 
 
@@ -216,3 +271,49 @@ def test_page_size_and_description(stream: Stream) -> None:
     expected = 250 if stream.name in ("mailings", "templates") else 1000
     assert stream.max_page_size == expected
     assert stream.description.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("stream", "columns"),
+    [
+        (
+            "prospects",
+            {"opportunityIds", "assignedUserIds", "assignedTeamIds", "opportunityProspectRoleIds"},
+        ),
+        ("teams", {"userIds"}),
+        ("users", {"teamIds", "mailboxIds"}),
+        ("mailings", {"recipientIds"}),
+        ("sequences", {"sequenceStepIds"}),
+        ("templates", {"recipientIds"}),
+        ("accounts", {"assignedUserIds", "assignedTeamIds"}),
+        ("opportunities", {"assignedUserIds", "assignedTeamIds"}),
+        ("roles", {"childRoleIds"}),
+    ],
+)
+def test_to_many_relationships_are_named_in_the_singular(stream: str, columns: set[str]) -> None:
+    assert columns <= {r.column for r in get_stream(stream).to_many}
+
+
+@pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.name)
+def test_relationships_are_declared_once(stream: Stream) -> None:
+    names = [r.name for r in (*stream.relationships, *stream.to_many)] + list(stream.links_only)
+    assert len(names) == len(set(names)) == len(stream.known_relationships)
+    assert all(r.many for r in stream.to_many)
+    assert not any(r.many for r in stream.relationships)
+    columns = [r.column for r in (*stream.relationships, *stream.to_many)]
+    assert not {f.name for f in stream.fields} & set(columns)
+
+
+def test_foreign_keys_point_at_tables_that_land() -> None:
+    """Ids written into a column of one stream name records of another the catalog syncs."""
+    for stream, column, target in [
+        ("users", "roleId", "roles"),
+        ("users", "profileId", "profiles"),
+        ("tasks", "taskPriorityId", "task_priorities"),
+        ("tasks", "taskPurposeId", "task_purposes"),
+        ("tasks", "taskDispositionId", "task_dispositions"),
+        ("sequences", "rulesetId", "rulesets"),
+        ("calls", "phoneNumberId", "phone_numbers"),
+    ]:
+        relationship = next(r for r in get_stream(stream).relationships if r.column == column)
+        assert STREAMS_BY_TYPE[relationship.target].name == target

@@ -40,6 +40,8 @@ ENV_NAMES = [
     "OUTREACH_DATA_DIR",
     "OUTREACH_KEEP_COLUMNS",
     "OUTREACH_PARTITION_CADENCE",
+    "OUTREACH_STREAMS",
+    "OUTREACH_EXCLUDE_STREAMS",
     "DAGSTER_HOME",
 ]
 
@@ -233,6 +235,27 @@ def test_auth_url_requests_every_catalog_scope(monkeypatch, capsys) -> None:
     assert query["client_id"] == ["my-app"]
     assert query["response_type"] == ["code"]
     assert sorted(query["scope"][0].split(" ")) == all_scopes()
+
+
+def test_auth_url_asks_only_for_the_selected_streams_scopes(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("OUTREACH_CLIENT_ID", "my-app")
+    monkeypatch.setenv("OUTREACH_REDIRECT_URI", "https://example.com/cb")
+    monkeypatch.setenv("OUTREACH_STREAMS", "prospects,audit_logs,calls")
+    monkeypatch.setenv("OUTREACH_EXCLUDE_STREAMS", "audit_logs")
+    assert main(["auth", "url"]) == 0
+    query = parse_qs(urlsplit(capsys.readouterr().out.strip()).query)
+    assert query["scope"] == ["calls.read prospects.read"]
+
+
+def test_auth_url_names_a_misspelt_stream_in_one_line(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("OUTREACH_CLIENT_ID", "my-app")
+    monkeypatch.setenv("OUTREACH_REDIRECT_URI", "https://example.com/cb")
+    monkeypatch.setenv("OUTREACH_EXCLUDE_STREAMS", "prospect")
+    with pytest.raises(SystemExit) as exited:
+        main(["auth", "url"])
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("outreach-assets: error: OUTREACH_EXCLUDE_STREAMS: 'prospect' is not")
 
 
 def test_auth_exchange_saves_the_refresh_token_without_printing_it(

@@ -22,6 +22,8 @@ BAD_VALUES: list[tuple[str, str, str | None]] = [
     ("keep_columns", "prospects.firstName", "not a column dropped by default"),
     ("close_lag_hours", "168", "from 0 to below 168"),
     ("sensor_interval_s", "29", "at least 30"),
+    ("streams", "prospects,prospect", "'prospect' is not a stream; the streams are account_notes"),
+    ("exclude_streams", "calls, call", "'call' is not a stream"),
     ("refresh_cron", "  ", None),  # blank is unset: the default, not an error
     ("data_dir", "", None),
 ]
@@ -68,3 +70,19 @@ def test_the_configuration_table_lists_every_setting_once() -> None:
     table = configuration_table()
     for item in declared(DeploymentSettings).values():
         assert table.count(f"| `{item.env}` |") == 1
+
+
+def test_stream_selection_includes_then_excludes() -> None:
+    chosen = deployment_settings_from_env(
+        {"OUTREACH_STREAMS": "prospects, calls,users", "OUTREACH_EXCLUDE_STREAMS": "users"}
+    ).selected_streams()
+    assert [s.name for s in chosen] == ["calls", "prospects"]
+    everything = deployment_settings_from_env({}).selected_streams()
+    assert len(everything) == 47
+    without = deployment_settings_from_env({"OUTREACH_EXCLUDE_STREAMS": "audit_logs"})
+    assert "audit_logs" not in {s.name for s in without.selected_streams()}
+    nothing = deployment_settings_from_env(
+        {"OUTREACH_STREAMS": "calls", "OUTREACH_EXCLUDE_STREAMS": "calls"}
+    )
+    with pytest.raises(ConfigError, match="OUTREACH_STREAMS and OUTREACH_EXCLUDE_STREAMS leave"):
+        nothing.selected_streams()

@@ -1,4 +1,5 @@
-"""``convert.layout``: one fixed schema per stream from the catalog alone, what ``keep``
+"""``convert.layout``: one fixed schema per stream from the catalog alone (to-one and
+to-many relationship columns, catalog entries whose columns would collide), what ``keep``
 may name, the ``_extracted_at`` column and how conversion stats add up."""
 
 from datetime import UTC, datetime, timedelta, timezone
@@ -6,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
-from outreach_assets.catalog import STREAMS, get_stream
+from outreach_assets.catalog import STREAMS, fields, get_stream, links, many
 from outreach_assets.convert import (
     ARROW_TYPES,
     EXTRA_COLUMN,
@@ -23,15 +24,42 @@ from outreach_assets_tests.support.resources import (
     resource,
     sample_attributes,
     sample_relationships,
+    widgets,
     wrong_value_for,
 )
 
 
-def test_to_many_relationships_get_no_column():
+def test_to_many_relationships_get_list_columns_after_the_to_one_ones():
     schema = arrow_schema(get_stream("prospects"))
-    assert "favoritesId" not in schema.names
-    assert "tasksId" not in schema.names
-    assert "opportunitiesId" not in schema.names
+    relationship_columns = schema.names[schema.names.index("accountId") : -2]
+    assert relationship_columns == [
+        "accountId",
+        "creatorId",
+        "defaultPluginMappingId",
+        "ownerId",
+        "personaId",
+        "stageId",
+        "trashedByAccountId",
+        "updaterId",
+        "activeSequenceStateIds",
+        "assignedTeamIds",
+        "assignedUserIds",
+        "emailAddressIds",
+        "favoriteIds",
+        "opportunityIds",
+        "opportunityProspectRoleIds",
+        "phoneNumberIds",
+    ]
+    opportunities = schema.field("opportunityIds")
+    assert opportunities.type == pa.list_(pa.int64())
+    assert opportunities.nullable
+    assert opportunities.metadata == {
+        b"outreach.relationship": b"opportunities",
+        b"outreach.target": b"opportunity",
+        b"outreach.cardinality": b"many",
+    }
+    # Links-only relationships have no ids inline, so no column of any kind.
+    assert not {"callIds", "callsId", "taskIds", "tasksId", "batchIds"} & set(schema.names)
 
 
 @pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.name)
@@ -39,10 +67,12 @@ def test_schema_layout_follows_the_catalog(stream):
     schema = arrow_schema(stream)
     kept = [f for f in stream.fields if f.name not in stream.dropped_by_default]
     columns = [r.column for r in stream.relationships]
+    lists = [r.column for r in stream.to_many]
     assert schema.names == [
         "id",
         *(f.name for f in kept),
         *columns,
+        *lists,
         EXTRA_COLUMN,
         EXTRACTED_AT_COLUMN,
     ]
@@ -51,12 +81,61 @@ def test_schema_layout_follows_the_catalog(stream):
     assert not schema.field("id").nullable
     for f in kept:
         assert schema.field(f.name).type == ARROW_TYPES[f.type]
-    for column in columns:
-        assert schema.field(column).type == pa.int64()
+    for r in stream.relationships:
+        assert schema.field(r.column).type == pa.int64()
+        assert schema.field(r.column).metadata == {
+            b"outreach.relationship": r.name.encode(),
+            b"outreach.target": r.target.encode(),
+        }
+    for r in stream.to_many:
+        assert schema.field(r.column).type == pa.list_(pa.int64())
+        assert schema.field(r.column).metadata[b"outreach.relationship"] == r.name.encode()
+        assert schema.field(r.column).metadata[b"outreach.target"] == r.target.encode()
+        assert schema.field(r.column).metadata[b"outreach.cardinality"] == b"many"
     assert schema.field(EXTRA_COLUMN).type == pa.string()
     assert schema.field(EXTRACTED_AT_COLUMN).type == pa.timestamp("us", tz="UTC")
     assert schema.metadata[b"outreach.stream"] == stream.name.encode()
     assert schema.metadata[b"outreach.schema_version"] == SCHEMA_VERSION.encode()
+
+
+def test_schema_version_says_the_to_many_columns_are_there():
+    assert SCHEMA_VERSION == "2"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        # An attribute named like a to-many column: which should win is nobody's guess.
+        ({"fields": fields(s="name", sl="assignedUserIds")}, "already the attribute"),
+        # Dropped by default does not help: keeping it would bring the clash back.
+        (
+            {
+                "fields": fields(s="name", sl="assignedUserIds"),
+                "dropped_by_default": ("assignedUserIds",),
+            },
+            "already the attribute",
+        ),
+        ({"to_many": many("assignedUsers:user assignedUser:user")}, "to-many relationship"),
+        ({"to_many": many("extras:x")}, None),  # extraIds, not _extra
+        ({"links_only": links("owner")}, "twice"),
+        ({"to_many": many("owner:user")}, "twice"),
+    ],
+)
+def test_a_catalog_entry_whose_columns_would_collide_is_refused(changes, message):
+    stream = widgets(**{"to_many": many("assignedUsers:user")} | changes)
+    if message is None:
+        assert arrow_schema(stream).names[-3] == "extraIds"
+        return
+    with pytest.raises(ValueError, match=message):
+        arrow_schema(stream)
+
+
+def test_every_catalog_stream_has_a_layout():
+    """All of them, dropped-by-default attributes kept or not (the guard raises on none)."""
+    assert len(STREAMS) == 47
+    for stream in STREAMS:
+        assert arrow_schema(stream).names[0] == "id"
+        assert arrow_schema(stream, frozenset(stream.dropped_by_default)).names[0] == "id"
 
 
 @pytest.mark.parametrize("stream_name", ["prospects", "events", "users", "duties"])
@@ -115,12 +194,26 @@ def test_naive_extracted_at_is_refused():
 
 
 def test_stats_merge_adds_up_batches():
-    total = ConversionStats(rows=2, moved_to_extra={"a": 1}, unknown_attributes={"x": 2}, clashes=1)
+    total = ConversionStats(
+        rows=2,
+        moved_to_extra={"a": 1},
+        unknown_attributes={"x": 2},
+        clashes=1,
+        unknown_relationships={"zLinks": 0, "zMany": 2},
+    )
     total.merge(
         ConversionStats(
-            rows=3, moved_to_extra={"a": 2, "b": 1}, unknown_attributes={"y": 1}, clashes=2
+            rows=3,
+            moved_to_extra={"a": 2, "b": 1},
+            unknown_attributes={"y": 1},
+            clashes=2,
+            unknown_relationships={"zMany": 1, "zOne": 0},
         )
     )
     assert total == ConversionStats(
-        rows=5, moved_to_extra={"a": 3, "b": 1}, unknown_attributes={"x": 2, "y": 1}, clashes=3
+        rows=5,
+        moved_to_extra={"a": 3, "b": 1},
+        unknown_attributes={"x": 2, "y": 1},
+        clashes=3,
+        unknown_relationships={"zLinks": 0, "zMany": 3, "zOne": 0},
     )

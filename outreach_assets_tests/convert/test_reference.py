@@ -4,7 +4,7 @@ relationships, name clashes, unknown attributes, and the input refused outright.
 import pyarrow as pa
 import pytest
 
-from outreach_assets.catalog import STREAMS, Replication, Stream, fields, get_stream, rels
+from outreach_assets.catalog import STREAMS, fields, get_stream
 from outreach_assets.convert import (
     EXTRA_COLUMN,
     EXTRACTED_AT_COLUMN,
@@ -23,13 +23,15 @@ from outreach_assets_tests.support.resources import (
     resource,
     sample_attributes,
     sample_relationships,
+    to_many_columns,
+    widgets,
 )
 
 
 def test_nulls_everywhere_give_null_columns_and_no_extra():
     stream = get_stream("prospects")
     attributes = {f.name: None for f in stream.fields}
-    relationships = {r.name: {"data": None} for r in stream.relationships}
+    relationships = {r.name: {"data": None} for r in (*stream.relationships, *stream.to_many)}
     bare = {"type": "prospect", "id": 2}  # no attributes, relationships or links at all
     batch, stats = convert("prospects", [resource(stream, 1, attributes, relationships), bare])
     for name in batch.schema.names:
@@ -104,16 +106,8 @@ def test_clash_relationship_wins_and_differing_attribute_is_kept(
 
 
 def test_catalog_field_named_like_a_relationship_column_yields_to_it():
-    widgets = Stream(
-        name="widgets",
-        path="widgets",
-        json_type="widget",
-        replication=Replication.FULL_SNAPSHOT,
-        cursor=None,
-        fields=fields(s="name", i="ownerId"),
-        relationships=rels("owner:user"),
-    )
-    assert arrow_schema(widgets).names == [
+    stream = widgets(fields=fields(s="name", i="ownerId"))
+    assert arrow_schema(stream).names == [
         "id",
         "name",
         "ownerId",
@@ -122,13 +116,13 @@ def test_catalog_field_named_like_a_relationship_column_yields_to_it():
     ]
     rows = [
         resource(
-            widgets, 1, {"name": "a", "ownerId": 7}, {"owner": {"data": {"type": "user", "id": 8}}}
+            stream, 1, {"name": "a", "ownerId": 7}, {"owner": {"data": {"type": "user", "id": 8}}}
         ),
         resource(
-            widgets, 2, {"name": "b", "ownerId": 9}, {"owner": {"data": {"type": "user", "id": 9}}}
+            stream, 2, {"name": "b", "ownerId": 9}, {"owner": {"data": {"type": "user", "id": 9}}}
         ),
     ]
-    batch, stats = to_record_batch(widgets, rows, EXTRACTED_AT)
+    batch, stats = to_record_batch(stream, rows, EXTRACTED_AT)
     assert batch.column("ownerId").to_pylist() == [8, 9]
     assert batch.column(EXTRA_COLUMN).to_pylist() == ['{"ownerId":7}', None]
     assert stats.clashes == 1
@@ -169,6 +163,7 @@ def test_every_stream_converts_a_synthetic_record(stream):
         assert row[f.name] == SAMPLES[f.type][1], f.name
     for i, r in enumerate(stream.relationships):
         assert row[r.column] == 100 + i
+    assert {r.column: row[r.column] for r in stream.to_many} == to_many_columns(stream, 77)
     assert row[EXTRA_COLUMN] is None
     assert row[EXTRACTED_AT_COLUMN] == EXTRACTED_AT
     assert stats == ConversionStats(rows=1)

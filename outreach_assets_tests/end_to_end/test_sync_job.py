@@ -134,6 +134,23 @@ def _current_problems(data: Path, stream: Stream, truth: Mapping[int, str]) -> l
     return []
 
 
+def _relationship_problems(data: Path, stream: Stream, sb: SandboxServer) -> list[str]:
+    """Every relationship column of the current state equals what the server holds."""
+    columns = {r.name: r.column for r in (*stream.relationships, *stream.to_many)}
+    if not columns:
+        return []
+    table = pq.read_table(_current_file(data, stream), columns=["id", *columns.values()])
+    landed = {row.pop("id"): row for row in table.to_pylist()}
+    truth = sb.relationships(stream.name)
+    problems = []
+    for record_id, relationships in truth.items():
+        row = landed.get(record_id)
+        expected = {columns[name]: ids for name, ids in relationships.items() if name in columns}
+        if row is None or {c: row[c] for c in expected} != expected:
+            problems.append(f"{stream.name}: relationships of id {record_id} differ")
+    return problems[:5]
+
+
 def _listing_problems(data: Path, stream: Stream, keys: list[str]) -> list[str]:
     """Exactly one committed file per partition, and no temporary file left behind."""
     found = sorted(os.listdir(data / stream.name))
@@ -170,7 +187,7 @@ def catalog_run(
     """A sandbox for every stream, the project's definitions from its env, an instance.
 
     Credentials are EnvVars resolved at launch, so they are set in the process environment.
-    The instance is in memory: a SQLite event log spends most of a 48-step run on commits.
+    The instance is in memory: a SQLite event log spends most of a 95-step run on commits.
     """
     sb = _start_sandbox(sandbox_factory, _days()[0], records=RECORDS)
     env = _project_env(sb, _days()[0], tmp_path)
@@ -184,7 +201,7 @@ def _materialize(
     defs: dg.Definitions, instance: dg.DagsterInstance, tags: Mapping[str, str]
 ) -> dg.ExecuteInProcessResult:
     assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
-    assert len(assets) == 2 * len(STREAMS)
+    assert len(assets) == 2 * len(STREAMS) + 1  # and the custom field definitions
     return dg.materialize(assets, resources=defs.resources, instance=instance, tags=dict(tags))
 
 
@@ -213,6 +230,10 @@ def test_every_stream_lands_a_range_then_changes_move_to_today(
         problems += _partition_problems(data, stream, keys, before[stream.name])
         problems += _current_problems(data, stream, before[stream.name])
     assert not problems
+    problems = [p for s in STREAMS for p in _relationship_problems(data, s, sb)]
+    assert not problems
+    assert sum(len(r.to_many) for r in STREAMS) > 50  # to-many columns are there to compare
+    _assert_custom_fields(data, sb, instance)
     # The partitions cover the sandbox's whole range, so every record landed exactly once.
     incremental = [s for s in STREAMS if s.cursor]
     files = [_partition_file(data, s, k) for s in incremental for k in keys]
@@ -244,6 +265,54 @@ def test_every_stream_lands_a_range_then_changes_move_to_today(
                 assert record_id in _read(_partition_file(data, stream, today), stream)
     assert not problems
     assert moved > 0  # some changed records did come from an older partition
+
+
+def _assert_custom_fields(data: Path, sb: SandboxServer, instance: dg.DagsterInstance) -> None:
+    """The definitions landed as the server holds them, and the streams' column schemas
+    describe labelled custom fields by their label."""
+    table = pq.read_table(data / "custom_fields" / "custom_fields.parquet")
+    landed = {(r["object_type"], r["field"]): r["label"] for r in table.to_pylist()}
+    served = sb.custom_fields()
+    expected = {
+        (t, f): spec.get("label") for t, fields in served.items() for f, spec in fields.items()
+    }
+    assert landed == expected
+    (object_type, field), label = next((k, v) for k, v in sorted(expected.items()) if v)
+    stream = next(s for s in STREAMS if s.json_type == object_type)
+    event = instance.get_latest_materialization_event(dg.AssetKey(["outreach", stream.name]))
+    assert event is not None and event.asset_materialization is not None
+    schema = event.asset_materialization.metadata["dagster/column_schema"].value
+    described = {c.name: c.description for c in schema.columns}  # type: ignore[union-attr]
+    assert label in (described[field] or "")
+    assert all(described.values())
+
+
+def test_a_stream_whose_scope_is_missing_fails_alone(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 names the scope and the variable that leaves the stream out; the run's other
+    streams land all the same."""
+    first = _days()[-1]
+    missing = next(s for s in STREAMS if s.name == "audit_logs")
+    scopes = [s.scope for s in STREAMS if s is not missing]
+    sb = _start_sandbox(sandbox_factory, first, records=5, scopes=scopes)
+    env = {**_project_env(sb, first, tmp_path), "OUTREACH_STREAMS": "audit_logs,calls,roles"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    defs = build_defs(env)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("outreach_sync_job").execute_in_process(
+            instance=instance, partition_key=first, raise_on_error=False
+        )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "outreach__audit_logs"
+    message = str(failure.step_failure_data.error)
+    assert "auditLogs.read" in message
+    assert "OUTREACH_EXCLUDE_STREAMS=audit_logs" in message
+    for name in ("calls", "roles"):
+        assert (tmp_path / "data" / name / f"{first}.parquet").exists(), name
+        assert (tmp_path / "data" / f"{name}_current").exists(), name
 
 
 # ##### THE COMMAND LINE, AS A USER RUNS IT

@@ -57,7 +57,9 @@ WORKSPACE_QUERY = """{ workspaceOrError { __typename
 
 ASSETS_QUERY = """{ assetNodes { assetKey { path } groupName isPartitioned kinds description
   dependencyKeys { path } partitionDefinition { description } hasAssetChecks
-  assetChecksOrError { __typename ... on AssetChecks { checks { name blocking } } } } }"""
+  assetChecksOrError { __typename ... on AssetChecks { checks { name blocking description } } }
+  metadataEntries { label ... on TableSchemaMetadataEntry {
+    schema { columns { name description } } } } } }"""
 
 LAUNCH_MUTATION = """mutation Launch($params: ExecutionParams!) {
   launchRun(executionParams: $params) { __typename
@@ -175,11 +177,15 @@ def _assert_asset_graph(server: Webserver) -> None:
     nodes = {tuple(n["assetKey"]["path"]): n for n in server.graphql(ASSETS_QUERY)["assetNodes"]}
     streams = {(KEYS.key_prefix, s.name) for s in STREAMS}
     currents = {(KEYS.key_prefix, f"{s.name}_current") for s in STREAMS}
-    assert len(STREAMS) == 24
-    assert set(nodes) == streams | currents
+    custom_fields = (KEYS.key_prefix, "custom_fields")
+    assert len(STREAMS) == 47
+    assert set(nodes) == streams | currents | {custom_fields}
     for key, node in nodes.items():
         assert node["groupName"] == KEYS.group_name, key
         assert node["description"].strip(), key
+        columns = _columns(node)
+        assert columns, key
+        assert all(c["description"] for c in columns), key
     for key in streams:
         node = nodes[key]
         assert node["isPartitioned"], key
@@ -188,12 +194,19 @@ def _assert_asset_graph(server: Webserver) -> None:
         assert node["hasAssetChecks"], key
         checks = {c["name"]: c["blocking"] for c in node["assetChecksOrError"]["checks"]}
         assert checks == {CHECK_IDS_UNIQUE: True, CHECK_CURSOR_IN_WINDOW: True, CHECK_SCHEMA: True}
+        assert all(c["description"] for c in node["assetChecksOrError"]["checks"]), key
     for key in currents:
         node = nodes[key]
         assert not node["isPartitioned"], key
         assert "parquet" in node["kinds"], key
         stream = key[1].removesuffix("_current")
         assert [d["path"] for d in node["dependencyKeys"]] == [[KEYS.key_prefix, stream]], key
+
+
+def _columns(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The column schema the UI shows for an asset node."""
+    entries = [e for e in node["metadataEntries"] if e["label"] == "dagster/column_schema"]
+    return entries[0]["schema"]["columns"] if entries else []
 
 
 def _launch_partition(server: Webserver, stream: str, partition: str) -> str:

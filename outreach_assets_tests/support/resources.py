@@ -9,12 +9,13 @@ resource objects (https://jsonapi.org/format/#document-resource-objects) with
 """
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
-from outreach_assets.catalog import FieldType, Stream, get_stream
+from outreach_assets.catalog import FieldType, Replication, Stream, fields, get_stream, rels
 from outreach_assets.client.pagination import next_link
 from outreach_assets.convert import (
     EXTRA_COLUMN,
@@ -33,21 +34,61 @@ OUTREACH_TS = "2024-02-16T19:30:18.000Z"
 TS = datetime(2024, 2, 16, 19, 30, 18, tzinfo=UTC)
 
 
+def widgets(**changes: Any) -> Stream:
+    """A made-up stream (``name``, an ``owner``) with ``changes``, for rules that a catalog
+    entry could trigger but no real one does."""
+    base = Stream(
+        name="widgets",
+        path="widgets",
+        json_type="widget",
+        replication=Replication.FULL_SNAPSHOT,
+        cursor=None,
+        fields=fields(s="name"),
+        relationships=rels("owner:user"),
+    )
+    return replace(base, **changes)
+
+
+def related_link(stream: Stream, name: str, rid: Any) -> dict[str, Any]:
+    """A relationship's ``links`` member, as Outreach sends it."""
+    return {"related": f"{API}/{name}?filter%5B{stream.json_type}%5D%5Bid%5D={rid}"}
+
+
+def to_many_ids(stream: Stream, rid: Any) -> dict[str, list[int]]:
+    """The ids :func:`resource` gives each to-many relationship of ``stream``: 0 to 3 of
+    them, in an order that is not sorted, and different for every (resource, relationship),
+    so that a list landing in the wrong row or column shows."""
+    base = rid if type(rid) is int else 0
+    return {
+        r.name: [base * 1000 + k * 10 + (7 - j) for j in range((base + k) % 4)]
+        for k, r in enumerate(stream.to_many)
+    }
+
+
+def to_many_object(stream: Stream, name: str, ids: list[int], rid: Any) -> dict[str, Any]:
+    """A to-many relationship with its ids inline, links and meta, as Outreach sends it."""
+    target = next(r.target for r in stream.to_many if r.name == name)
+    return {
+        "data": [{"type": target, "id": i} for i in ids],
+        "links": related_link(stream, name, rid),
+        "meta": {"count": len(ids)},
+    }
+
+
 def resource(
     stream: Stream,
     rid: Any,
     attributes: dict[str, Any] | None = None,
     relationships: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A resource as Outreach sends it, with a to-many and a links-only relationship added."""
+    """A resource as Outreach sends it: every to-many relationship of the catalog with its
+    ids (:func:`to_many_ids`) and every links-only one, unless ``relationships`` says
+    otherwise."""
     rel: dict[str, Any] = {
-        "favorites": {
-            "data": [{"type": "favorite", "id": 3}],
-            "links": {"related": f"{API}/favorites?filter%5B{stream.json_type}%5D={rid}"},
-            "meta": {"count": 1},
-        },
-        "tasks": {"links": {"related": f"{API}/tasks?filter%5B{stream.json_type}%5D={rid}"}},
+        name: to_many_object(stream, name, ids, rid)
+        for name, ids in to_many_ids(stream, rid).items()
     }
+    rel |= {name: {"links": related_link(stream, name, rid)} for name in stream.links_only}
     rel.update(relationships or {})
     return {
         "type": stream.json_type,
@@ -56,6 +97,12 @@ def resource(
         "relationships": rel,
         "links": {"self": f"{API}/{stream.path}/{rid}"},
     }
+
+
+def to_many_columns(stream: Stream, rid: Any) -> dict[str, list[int]]:
+    """The to-many columns the converters make of :func:`resource`'s default relationships."""
+    ids = to_many_ids(stream, rid)
+    return {r.column: ids[r.name] for r in stream.to_many}
 
 
 TYPE_CASES = [
@@ -169,6 +216,7 @@ def distinct_page(stream: Stream, rows: int) -> tuple[list[dict[str, Any]], list
             for i, r in enumerate(stream.relationships)
         }
         want |= {r.column: row * 100 + i for i, r in enumerate(stream.relationships)}
+        want |= to_many_columns(stream, row + 1)
         resources.append(resource(stream, row + 1, attributes, relationships))
         expected.append(want)
     return resources, expected

@@ -86,6 +86,21 @@ def error_id(answer: requests.Response) -> str:
     return answer.json()["errors"][0]["id"]
 
 
+def served_relationships(record: dict) -> dict[str, list[int] | int | None]:
+    """A record's relationships that carry ids, as `SandboxServer.relationships` reports
+    them: the id list of a to-many one, the id (or None) of a to-one one."""
+    out: dict[str, list[int] | int | None] = {}
+    for name, member in record["relationships"].items():
+        if "data" not in member:
+            continue  # links only
+        data = member["data"]
+        if isinstance(data, list):
+            out[name] = [item["id"] for item in data]
+        else:
+            out[name] = None if data is None else data["id"]
+    return out
+
+
 def cursor_of(record: dict, stream: Stream) -> str:
     assert stream.cursor is not None
     return record["attributes"][stream.cursor]
