@@ -110,7 +110,13 @@ def _report(sb: "SandboxServer", data_dir: Path, checks: Sequence[Any]) -> int:
     import pyarrow.dataset as pads
 
     failed_checks = {e.asset_key.path[-1] for e in checks if not e.passed}
-    print(f"{'stream':<20} {'sandbox':>8} {'landed':>8} {'partitions':>10} {'current':>8}  result")
+    width = max(len(s.name) for s in STREAMS)
+
+    def row(name: str, *cells: object) -> None:
+        sandbox, landed, partitions, current, result = cells
+        print(f"{name:<{width}} {sandbox:>8} {landed:>8} {partitions:>10} {current:>8}  {result}")
+
+    row("stream", "sandbox", "landed", "partitions", "current", "result")
     failures = 0
     for stream in STREAMS:
         truth = len(sb.truth(stream.name))
@@ -123,5 +129,5 @@ def _report(sb: "SandboxServer", data_dir: Path, checks: Sequence[Any]) -> int:
         ok = ok and (landed == truth if stream.is_incremental else landed == truth * partitions)
         failures += not ok
         result = "ok" if ok else "MISMATCH"
-        print(f"{stream.name:<20} {truth:>8} {landed:>8} {partitions:>10} {current:>8}  {result}")
+        row(stream.name, truth, landed, partitions, current, result)
     return failures
