@@ -163,6 +163,43 @@ def test_values_of_the_wrong_type_land_in_extra_and_are_reported(sandbox_factory
     assert (logging.WARNING, warning) in messages
 
 
+def test_relationships_the_catalog_does_not_know_land_in_extra_and_are_counted(
+    sandbox_factory, tmp_path
+):
+    """Nothing is dropped silently: an unknown to-one and an unknown to-many relationship
+    keep their ids in _extra, and the run metadata counts the rows that carried them."""
+    day = "2024-01-15"
+    stream = get_stream("prospects")
+    sb = sandbox_factory(sizes={"prospects": 300}, unknown_relationships=True, **SANDBOX_RANGE)
+    served = {
+        r["id"]: r["relationships"]
+        for r in walk(session_for(sb), sb, stream, **{"page[size]": 1000})
+        if r["attributes"]["updatedAt"].startswith(day)
+    }
+    assert served
+    result = _materialize([build_stream_asset(stream, PARTITIONS)], sb, tmp_path, partition=day)
+    assert result.success
+    rows = pq.read_table(tmp_path / "data" / "prospects" / f"{day}.parquet").to_pylist()
+    assert {r["id"] for r in rows} == set(served)
+    owners = tags = 0
+    for row in rows:
+        extra = json.loads(row["_extra"])
+        given = served[row["id"]]
+        for name in ("sandboxOwner", "sandboxTags"):
+            data = given[name].get("data")
+            assert extra.get(f"relationships.{name}") == data
+        owners += given["sandboxOwner"].get("data") is not None
+        tags += given["sandboxTags"].get("data") is not None
+        # A known to-many relationship lands in its own typed column, ids in Outreach's order.
+        ids = [item["id"] for item in given["assignedUsers"]["data"]]
+        assert row["assignedUserIds"] == ids
+    (event,) = result.asset_materializations_for_node("outreach__prospects")
+    assert event.metadata["unknown_relationships"].value == {
+        "sandboxOwner": owners,
+        "sandboxTags": tags,
+    }
+
+
 def test_full_snapshot_partition_holds_the_whole_table(sandbox_factory, tmp_path):
     sb = sandbox_factory(**SANDBOX_RANGE)
     result = _materialize(
