@@ -15,7 +15,7 @@ from outreach_assets.assets.checks import (
 )
 from outreach_assets.assets.current import build_current_asset
 from outreach_assets.assets.factory import build_assets
-from outreach_assets.assets.jobs import CURRENT_STATE_JOB, SYNC_JOB, build_jobs
+from outreach_assets.assets.jobs import CURRENT_STATE_JOB, RECONCILE_JOB, SYNC_JOB, build_jobs
 from outreach_assets.assets.metadata import MAX_PARTITIONS_IN_METADATA, run_metadata
 from outreach_assets.assets.partitions import build_partitions_def, partitions_def_for
 from outreach_assets.assets.stream import RETRY_POLICY, build_stream_asset
@@ -29,6 +29,7 @@ __all__ = [
     "CURRENT_STATE_JOB",
     "MAX_PARTITIONS_IN_METADATA",
     "POOL",
+    "RECONCILE_JOB",
     "RETRY_POLICY",
     "SYNC_JOB",
     "OutreachTranslator",

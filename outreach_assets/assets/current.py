@@ -4,7 +4,9 @@ A changed record moves to a newer partition, so older partitions keep older vers
 ``<stream>_current`` holds the newest version of each (for full snapshots: the latest
 snapshot). A build merges only the partitions materialized since the previous build into
 the previous state; the first build, or one after more than :data:`MAX_MERGE_SHARE` of the
-files changed, rebuilds from every file.
+files changed, rebuilds from every file, the previous state included, so a record never
+falls back to an older version than it had. Records an id sweep found deleted
+(``<stream>_deletions``) are left out of either.
 """
 
 import dagster as dg
@@ -13,7 +15,7 @@ from outreach_assets.assets.translator import OutreachTranslator, asset_argument
 from outreach_assets.catalog import Stream
 from outreach_assets.convert import arrow_schema
 from outreach_assets.resources import OutreachIOManager
-from outreach_assets.storage import Store
+from outreach_assets.storage import Store, Tombstones
 
 # The newest materialization of the stream a current-state build has seen (an event storage
 # id): the next build merges only the partitions materialized after it.
@@ -34,6 +36,7 @@ def build_current_asset(
     schema = arrow_schema(stream, keep)
     spec = translator.get_current_asset_spec(stream, schema)
     source_key = translator.get_asset_spec(stream, schema).key
+    deletions_name = translator.get_deletions_spec(stream, schema).key.path[-1]
 
     @dg.asset(**asset_arguments(spec))
     def _current_asset(
@@ -43,20 +46,40 @@ def build_current_asset(
         store = io_manager.get_store()
         latest = _latest_materialization_id(context.instance, source_key)
         previous = store.table_path(spec.key.path[-1])
+        deleted = _tombstones(store, deletions_name)
         changed = _changed_partitions(context, stream.name, source_key, store, previous)
         if changed is None or stream.cursor is None:
-            reader = store.current_state(stream.name, schema, stream.cursor)
+            reader = store.current_state(
+                stream.name, schema, stream.cursor, previous=previous, deleted=deleted
+            )
             rebuild = "full"
         else:
-            reader = store.merge_current(stream.name, schema, stream.cursor, previous, changed)
+            reader = store.merge_current(
+                stream.name, schema, stream.cursor, previous, changed, deleted=deleted
+            )
             rebuild = f"incremental ({len(changed)} partition(s) merged)"
-        context.log.info(f"{spec.key.to_user_string()}: {rebuild} rebuild")
+        context.log.info(
+            f"{spec.key.to_user_string()}: {rebuild} rebuild, {len(deleted):,} deleted "
+            "record(s) left out"
+        )
         return dg.MaterializeResult(
             value=reader,
-            metadata={"rebuild": rebuild, SOURCE_EVENT_KEY: latest if latest is not None else -1},
+            metadata={
+                "rebuild": rebuild,
+                "deleted_left_out": len(deleted),
+                SOURCE_EVENT_KEY: latest if latest is not None else -1,
+            },
         )
 
     return _current_asset
+
+
+def _tombstones(store: Store, name: str) -> Tombstones:
+    """The stream's deletions (none before its first id sweep)."""
+    path = store.table_path(name)
+    return (
+        Tombstones.from_table(store.read_file(path)) if store.exists(path) else Tombstones.empty()
+    )
 
 
 def _latest_materialization_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int | None:

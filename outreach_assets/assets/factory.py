@@ -7,6 +7,7 @@ import dagster as dg
 
 from outreach_assets.assets.current import build_current_asset
 from outreach_assets.assets.custom_fields import build_custom_fields_asset
+from outreach_assets.assets.deletions import build_deletions_asset
 from outreach_assets.assets.stream import build_stream_asset
 from outreach_assets.assets.translator import OutreachTranslator
 from outreach_assets.catalog import Stream
@@ -19,8 +20,8 @@ def build_assets(
     translator: OutreachTranslator | None = None,
     streams: Sequence[Stream] | None = None,
 ) -> list[dg.AssetsDefinition]:
-    """Every selected stream's partitioned asset and current-state asset, and the custom
-    field definitions, with code references (``streams`` defaults to the settings'
+    """Every selected stream's partitioned, current-state and deletions assets, and the
+    custom field definitions, with code references (``streams`` defaults to the settings'
     selection)."""
     settings = settings or DeploymentSettings()
     translator = translator or OutreachTranslator()
@@ -34,6 +35,7 @@ def build_assets(
             keep = settings.kept_columns(stream.name)
             assets.append(build_stream_asset(stream, partitions_def, keep, translator))
             assets.append(build_current_asset(stream, keep, translator))
+            assets.append(build_deletions_asset(stream, partitions_def, settings, translator))
         assets.append(build_custom_fields_asset(translator))
         referenced = dg.with_source_code_references(assets)
     return [a for a in referenced if isinstance(a, dg.AssetsDefinition)]

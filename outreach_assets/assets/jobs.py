@@ -10,6 +10,7 @@ from outreach_assets.catalog import STREAMS, Stream
 
 SYNC_JOB = "outreach_sync_job"
 CURRENT_STATE_JOB = "outreach_current_state_job"
+RECONCILE_JOB = "outreach_reconcile_job"
 
 if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the class
     from dagster._core.definitions.unresolved_asset_job_definition import (
@@ -20,7 +21,8 @@ if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the 
 def build_jobs(
     translator: OutreachTranslator, streams: Sequence[Stream] = STREAMS
 ) -> list["UnresolvedAssetJobDefinition"]:
-    """The sync job (every stream, then every current state) and the current-state job.
+    """The sync job (every stream, then every current state), the current-state job and
+    the reconcile job (every stream's id sweep, then every current state).
 
     In-process executor: the API quota, not CPU, is the ceiling, so streams in parallel
     would only race each other for the same hourly budget, while a process per step costs
@@ -44,5 +46,12 @@ def build_jobs(
             executor_def=dg.in_process_executor,
             selection=current,
             description="Rebuild every stream's current-state table from its partition files.",
+        ),
+        dg.define_asset_job(
+            RECONCILE_JOB,
+            executor_def=dg.in_process_executor,
+            selection=translator.deletions_selection(streams) | current,
+            description="Sweep every stream's ids (1 request per 1,000 records), record what "
+            "Outreach deleted, re-sync what changed unseen, then rebuild the current states.",
         ),
     ]

@@ -5,13 +5,16 @@ about one scan of the API instead of one scan per partition; the store splits th
 into per-partition files, and the checks are computed on those files as they are committed.
 """
 
+import contextlib
+from collections.abc import Iterator
+
 import dagster as dg
 
 from outreach_assets.assets.checks import check_results, check_specs
 from outreach_assets.assets.columns import column_schema
 from outreach_assets.assets.custom_fields import custom_field_labels
 from outreach_assets.assets.metadata import log_run, run_metadata
-from outreach_assets.assets.sweep import SweepStats, sweep
+from outreach_assets.assets.sweep import land
 from outreach_assets.assets.translator import POOL, OutreachTranslator, asset_arguments
 from outreach_assets.catalog import Stream
 from outreach_assets.convert import arrow_schema
@@ -28,6 +31,25 @@ from outreach_assets.storage import PartitionWindow
 RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+
+
+@contextlib.contextmanager
+def outreach_failures(context: dg.AssetExecutionContext, what: str) -> Iterator[None]:
+    """Outreach errors as Dagster outcomes: a retriable one asks for a retry later, a fatal
+    one fails the step at once, naming ``what`` was being done."""
+    try:
+        yield
+    except RetriableError as exc:
+        raise dg.RetryRequested(
+            max_retries=RETRY_POLICY.max_retries,
+            seconds_to_wait=RETRY_POLICY.calculate_delay(context.retry_number + 1),
+        ) from exc
+    except FatalError as exc:
+        raise dg.Failure(
+            description=f"{what}: {exc}. Retrying cannot fix this; the previous files are "
+            "unchanged.",
+            allow_retries=False,
+        ) from exc
 
 
 def run_windows(
@@ -64,30 +86,11 @@ def build_stream_asset(
         io_manager: dg.ResourceParam[OutreachIOManager],
     ) -> dg.MaterializeResult:
         windows = run_windows(context, partitions_def)
-        client = outreach.get_client()
-        requests_before = client.stats.requests
-        stats = SweepStats()
         store = io_manager.get_store()
-        try:
-            results = store.write_partitions(
-                stream.name,
-                schema,
-                stream.cursor,
-                windows,
-                sweep(client, stream, windows, stats, keep=keep),
-            )
-        except RetriableError as exc:
-            raise dg.RetryRequested(
-                max_retries=RETRY_POLICY.max_retries,
-                seconds_to_wait=RETRY_POLICY.calculate_delay(context.retry_number + 1),
-            ) from exc
-        except FatalError as exc:
-            raise dg.Failure(
-                description=f"{stream.name}, partitions {windows[0].key}..{windows[-1].key}: "
-                f"{exc}. Retrying cannot fix this; the previous files are unchanged.",
-                allow_retries=False,
-            ) from exc
-        requests = client.stats.requests - requests_before
+        what = f"{stream.name}, partitions {windows[0].key}..{windows[-1].key}"
+        with outreach_failures(context, what):
+            landed = land(outreach.get_client(), store, stream, windows, keep)
+        results, stats, requests = landed.results, landed.stats, landed.requests
         log_run(
             context.log, stream, windows=windows, results=results, stats=stats, requests=requests
         )

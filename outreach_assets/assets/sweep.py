@@ -23,8 +23,14 @@ import pyarrow.compute as pc
 from outreach_assets.catalog import Stream
 from outreach_assets.client import OutreachClient
 from outreach_assets.client.slices import fetch_pages
-from outreach_assets.convert import ArrowPageDecoder, ConversionStats, ConvertedPage, DecoderStats
-from outreach_assets.storage import PartitionWindow
+from outreach_assets.convert import (
+    ArrowPageDecoder,
+    ConversionStats,
+    ConvertedPage,
+    DecoderStats,
+    arrow_schema,
+)
+from outreach_assets.storage import PartitionResult, PartitionWindow, Store
 from outreach_assets.timestamps import to_micros
 
 
@@ -87,6 +93,31 @@ def sweep(
                 stats.rows_per_key[key] = stats.rows_per_key.get(key, 0) + part.num_rows
                 yield key, part
     stats.decoder = decoder.stats
+
+
+@dataclass(frozen=True)
+class Landed:
+    """What landing a run's windows wrote and cost."""
+
+    results: list[PartitionResult]
+    stats: SweepStats
+    requests: int
+
+
+def land(
+    client: OutreachClient,
+    store: Store,
+    stream: Stream,
+    windows: Sequence[PartitionWindow],
+    keep: frozenset[str] = frozenset(),
+) -> Landed:
+    """Sweep ``windows`` (contiguous, ordered) and commit one file per window."""
+    before = client.stats.requests
+    stats = SweepStats()
+    schema = arrow_schema(stream, keep)
+    batches = sweep(client, stream, windows, stats, keep=keep)
+    results = store.write_partitions(stream.name, schema, stream.cursor, windows, batches)
+    return Landed(results, stats, client.stats.requests - before)
 
 
 def route(

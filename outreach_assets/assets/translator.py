@@ -93,8 +93,9 @@ class OutreachTranslator:
             key=dg.AssetKey([self.key_prefix, f"{stream.name}_current"]),
             group_name=self.group_name,
             kinds={"parquet"},
-            deps=[source],
-            description=f"Current state of `{source.to_user_string()}`: {what}.",
+            deps=[source, self.get_deletions_spec(stream, schema).key],
+            description=f"Current state of `{source.to_user_string()}`: {what}, without the "
+            "records Outreach deleted.",
             tags={REPLICATION_TAG: stream.replication.value},
             metadata={"dagster/column_schema": column_schema(stream, schema)},
             automation_condition=CURRENT_STATE_CONDITION,
@@ -104,6 +105,19 @@ class OutreachTranslator:
 
     def asset_key(self, stream: Stream) -> dg.AssetKey:
         return self.get_asset_spec(stream, arrow_schema(stream)).key
+
+    def get_deletions_spec(self, stream: Stream, schema: pa.Schema) -> dg.AssetSpec:
+        """``<prefix>/<stream>_deletions``: the records of the stream Outreach deleted."""
+        return dg.AssetSpec(
+            key=dg.AssetKey([self.key_prefix, f"{stream.name}_deletions"]),
+            group_name=self.group_name,
+            kinds={"outreach", "parquet"},
+            description=f"Records of `{self.get_asset_spec(stream, schema).key.to_user_string()}` "
+            "that Outreach deleted: the ids a complete id sweep no longer returned, when it "
+            "first missed them and the last cursor held. The sweep also re-syncs partitions "
+            "whose records changed without being landed.",
+            tags={REPLICATION_TAG: stream.replication.value},
+        )
 
     def get_custom_fields_spec(self) -> dg.AssetSpec:
         """``<prefix>/custom_fields``: the labels and types of the custom fields."""
@@ -124,3 +138,7 @@ class OutreachTranslator:
 
     def current_selection(self, streams: Sequence[Stream]) -> dg.AssetSelection:
         return dg.AssetSelection.assets(*(self.current_asset_key(s) for s in streams))
+
+    def deletions_selection(self, streams: Sequence[Stream]) -> dg.AssetSelection:
+        keys = (self.get_deletions_spec(s, arrow_schema(s)).key for s in streams)
+        return dg.AssetSelection.assets(*keys)

@@ -16,9 +16,14 @@ follow on their own (``automation.current_state``, which makes no API calls).
   has landed (one record, one request), and request runs only for streams that changed,
   over the partitions from that record's through the open one.
 
+* ``outreach_reconcile`` (on by default, weekly on ``OUTREACH_RECONCILE_CRON``): sweep every
+  stream's ids, record what Outreach deleted, re-sync what changed unseen, rebuild the
+  current states. One request per 1,000 records a week.
+
 Nothing that is on by default can spend the quota faster than the data grows: the close-out
-reads each period once. The refresh and the sensor trade requests for freshness, so the
-user turns them on (README, "Automation").
+reads each period once, and the weekly sweep costs one request per 1,000 records. The
+refresh and the sensor trade requests for freshness, so the user turns them on (README,
+"Automation").
 """
 
 from datetime import timedelta
@@ -28,7 +33,11 @@ import dagster as dg
 from outreach_assets.assets import OutreachTranslator
 from outreach_assets.automation.change_sensor import build_change_sensor
 from outreach_assets.automation.current_state import current_state_automation_sensor
-from outreach_assets.automation.schedules import build_close_out_schedule, build_refresh_schedule
+from outreach_assets.automation.schedules import (
+    build_close_out_schedule,
+    build_reconcile_schedule,
+    build_refresh_schedule,
+)
 from outreach_assets.config import DeploymentSettings
 
 
@@ -45,6 +54,7 @@ def build_automation(
     schedules = [
         build_close_out_schedule(partitions_def, lag, translator, streams),
         build_refresh_schedule(partitions_def, settings.refresh_cron, translator, streams),
+        build_reconcile_schedule(settings.reconcile_cron, translator, streams),
     ]
     sensors = [
         build_change_sensor(partitions_def, settings.sensor_interval_s, translator, streams),

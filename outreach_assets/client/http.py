@@ -149,6 +149,7 @@ class OutreachClient:
         page_size: int | None = None,
         decoder: None = None,
         cancel: threading.Event | None = None,
+        ids_only: bool = False,
     ) -> Iterator[Page[Any]]: ...
 
     @overload
@@ -172,8 +173,12 @@ class OutreachClient:
         page_size: int | None = None,
         decoder: PageDecoder[R] | None = None,
         cancel: threading.Event | None = None,
+        ids_only: bool = False,
     ) -> Iterator[Page[R]] | Iterator[Page[Any]]:
         """Every page of ``stream`` (records with ``start <= cursor <= end`` if incremental).
+
+        ``ids_only`` asks for every record's id and cursor alone, sorted by id (see
+        :func:`~outreach_assets.client.pagination.first_page_url`): an id sweep.
 
         Follows ``links.next`` until there is none. Records updated during the scan may show
         up twice (keyset pagination); callers dedupe on ``id``. With a ``decoder``, every
@@ -195,7 +200,8 @@ class OutreachClient:
             scope=stream.scope,
             cancel=cancel if cancel is not None else threading.Event(),
         )
-        url: str | None = first_page_url(self.settings.api_base_url, stream, size, start, end)
+        base = self.settings.api_base_url
+        url: str | None = first_page_url(base, stream, size, start, end, ids_only=ids_only)
         while url is not None:
             if (page_size_of(url) or 0) > scan.page_size:
                 url = with_page_size(url, scan.page_size)  # keep a shrunk page size shrunk

@@ -23,14 +23,25 @@ def first_page_url(
     page_size: int,
     start: datetime | None = None,
     end: datetime | None = None,
+    *,
+    ids_only: bool = False,
 ) -> str:
     """The first request of a scan.
 
     Incremental streams are sorted by their cursor and filtered with inclusive bounds (the
     caller trims the exact half-open window); full-snapshot streams get neither.
+
+    ``ids_only``: an id sweep. A sparse fieldset (``fields[<type>]=<cursor>``, just the
+    cursor, or nothing for a snapshot; https://jsonapi.org/format/#fetching-sparse-fieldsets)
+    makes each record a few dozen bytes, and sorting by id keeps keyset pages stable while
+    records change, so every id that exists throughout the sweep is returned once.
     """
     params: list[tuple[str, str]] = [("count", "false"), (PAGE_SIZE_PARAM, str(page_size))]
-    if stream.is_incremental and stream.cursor:
+    if ids_only:
+        params += [("sort", "id"), (f"fields[{stream.json_type}]", stream.cursor or "")]
+        if start is not None or end is not None:
+            raise ValueError("an id sweep covers the whole stream; it takes no time window")
+    elif stream.is_incremental and stream.cursor:
         cursor = stream.cursor
         params += [("sort", cursor), ("newFilterSyntax", "true")]
         if start is not None:

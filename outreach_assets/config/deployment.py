@@ -86,6 +86,10 @@ _STREAM_NAMES = Rule(
 )
 
 
+def _share(text: str) -> float:
+    return float(text.strip())
+
+
 def _hours(text: str) -> float:
     return float(text.strip())
 
@@ -155,6 +159,23 @@ class DeploymentSettings:
         parse=str.strip,
         rule=rules.TEXT,
         help="Cron of the open-period refresh, UTC.",
+    )
+    reconcile_cron: str = setting(
+        env="OUTREACH_RECONCILE_CRON",
+        default="0 3 * * 0",
+        parse=str.strip,
+        rule=rules.TEXT,
+        help="Cron of the weekly id sweep that finds records Outreach deleted, UTC.",
+    )
+    max_delete_share: float = setting(
+        env="OUTREACH_MAX_DELETE_SHARE",
+        default=0.2,
+        parse=_share,
+        rule=rules.number_in(
+            0, 1, "a number greater than 0 and at most 1 (a share of a stream)", above_low=True
+        ),
+        help="Largest share of a stream one id sweep may record as deleted; a sweep that "
+        "finds more stops and deletes nothing. Raise it for a run to confirm a mass deletion.",
     )
     close_lag_hours: float = setting(
         env="OUTREACH_CLOSE_LAG_HOURS",

@@ -7,7 +7,7 @@ triggers come from `triggers.TRIGGERS`; the endpoints below are the rest of the 
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from outreach_assets.sandbox.app import SandboxApp
@@ -17,10 +17,17 @@ from outreach_assets.sandbox.triggers import TRIGGERS, Trigger
 ADMIN_PREFIX = "/_sandbox/"
 
 _Action = Callable[[SandboxApp, dict[str, Any]], Any]
+_Choice = Callable[[SandboxApp, str, int, Sequence[int] | None], list[int]]
 
 
-def _touch(app: SandboxApp, body: dict[str, Any]) -> Any:
-    return {"ids": app.touch(body["stream"], int(body.get("count", 5)), body.get("ids"))}
+def _choosing(change: _Choice) -> _Action:
+    """`touch` and `delete`: ``{"stream", "count"}`` or ``{"stream", "ids": [...]}``, as the
+    method takes them; the answer names the records changed, ``{"ids": [...]}``."""
+
+    def action(app: SandboxApp, body: dict[str, Any]) -> Any:
+        return {"ids": change(app, body["stream"], int(body.get("count", 5)), body.get("ids"))}
+
+    return action
 
 
 def _add(app: SandboxApp, body: dict[str, Any]) -> Any:
@@ -46,8 +53,9 @@ def _arming(declared: Trigger[...]) -> _Action:
 
 
 _POST_ACTIONS: dict[str, _Action] = {
-    "touch": _touch,
+    "touch": _choosing(SandboxApp.touch),
     "add": _add,
+    "delete": _choosing(SandboxApp.delete),
     "configure": _configure,
     "reset_stats": _reset_stats,
     **{endpoint: _arming(declared) for endpoint, declared in TRIGGERS.items()},

@@ -32,7 +32,7 @@ from outreach_assets.sandbox.messages import (
     json_response,
     jsonapi_error,
 )
-from outreach_assets.sandbox.query import QueryError, parse_list_query
+from outreach_assets.sandbox.query import QueryError, parse_list_query, requested_fields
 from outreach_assets.sandbox.ratelimit import (
     RateLimiter,
     RateState,
@@ -50,6 +50,9 @@ TYPES_PATH = "types"  # under API_PREFIX
 
 _GATEWAY_TEXT = {502: b"Bad Gateway\n", 504: b"Gateway Timeout\n"}
 _FAULT_ERROR_IDS = {500: "internalServerError", 503: "serviceUnavailable"}
+# Renderers kept per (stream, fieldset); past this many, sparse ones are built afresh, so a
+# client sending endless distinct `fields[...]` cannot grow the cache without bound.
+_RENDERERS_MAX = 256
 
 
 class SandboxApp:
@@ -64,7 +67,7 @@ class SandboxApp:
         self.faults = FaultInjector(config.seed)
         self.stats = StatsRecorder()
         self.api_base = ""
-        self._renderers: dict[str, Renderer] = {}
+        self._renderers: dict[tuple[str, frozenset[str] | None], Renderer] = {}
         self._custom_fields = custom_fields(streams, config.seed)
         self._types_body = compact(types_body(self._custom_fields)).encode()
 
@@ -93,6 +96,11 @@ class SandboxApp:
 
     def add(self, stream_name: str, count: int = 5) -> list[int]:
         return self.data.get(stream_name).add(count, _now_ms())
+
+    def delete(
+        self, stream_name: str, count: int = 5, ids: Sequence[int] | None = None
+    ) -> list[int]:
+        return self.data.get(stream_name).delete(count, ids)
 
     def reset_stats(self) -> None:
         self.stats.reset()
@@ -197,26 +205,30 @@ class SandboxApp:
             detail = f"Your authorization does not include the required scope '{stream.scope}'."
             return jsonapi_error(403, "unauthorizedOauthScope", detail)
         data = self.data.get(stream.name)
+        pairs = parse_qsl(request.query, keep_blank_values=True)
         if len(segments) == 2:
-            return self._single(data, segments[1])
-        return self._list(data, parse_qsl(request.query, keep_blank_values=True), cfg)
+            return self._single(data, segments[1], dict(pairs))
+        return self._list(data, pairs, cfg)
 
     def _not_found(self) -> Response:
         detail = "The request path does not match any known resource endpoints."
         return jsonapi_error(404, "routeNotFound", detail)
 
-    def _renderer(self, data: StreamData) -> Renderer:
-        renderer = self._renderers.get(data.stream.name)
+    def _renderer(self, data: StreamData, params: dict[str, str]) -> Renderer:
+        """The stream's renderer for the request's sparse fieldset (or every field)."""
+        key = (data.stream.name, requested_fields(params, data.stream.json_type))
+        renderer = self._renderers.get(key)
         if renderer is None:
-            renderer = Renderer(data, self.api_base)
-            self._renderers[data.stream.name] = renderer
+            renderer = Renderer(data, self.api_base, key[1])
+            if len(self._renderers) < _RENDERERS_MAX or key[1] is None:
+                self._renderers[key] = renderer
         return renderer
 
-    def _single(self, data: StreamData, raw_id: str) -> Response:
-        renderer = self._renderer(data)
+    def _single(self, data: StreamData, raw_id: str, params: dict[str, str]) -> Response:
+        renderer = self._renderer(data, params)
         with data.lock:
             record_id = int(raw_id) if raw_id.isdigit() else 0
-            if not 1 <= record_id <= data.size:
+            if not data.exists(record_id):
                 detail = f"Could not find '{data.stream.json_type}' with ID '{raw_id}'."
                 return jsonapi_error(404, "resourceNotFound", detail)
             record = renderer.record(record_id - 1)
@@ -225,11 +237,12 @@ class SandboxApp:
         return Response(200, b'{"data":' + record + b',"links":' + links + b"}", JSONAPI)
 
     def _list(self, data: StreamData, pairs: list[tuple[str, str]], cfg: SandboxConfig) -> Response:
-        renderer = self._renderer(data)
+        params = dict(pairs)
+        renderer = self._renderer(data, params)
         chunks = [b'{"data":[']
         with data.lock:
             try:
-                query = parse_list_query(dict(pairs), data, cfg.page_size_max)
+                query = parse_list_query(params, data, cfg.page_size_max)
             except QueryError as exc:
                 return jsonapi_error(400, exc.error_id, exc.detail)
             result = execute(query, data)

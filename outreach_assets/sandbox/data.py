@@ -6,7 +6,7 @@ packed sorted index of (cursor, id) keys. Everything else is derived: the attrib
 comes from one of ``VARIANTS`` seeded variants chosen by hashing (id, revision), and the
 relationship ids from cheap integer arithmetic on the id (``relations.py``). Same seed,
 sizes, date range, ``wrong_type_variants`` and ``unknown_relationships`` give the same
-records.
+records. A deleted record keeps its slot (``tombstones.py``), so ids are never reused.
 """
 
 import random
@@ -28,6 +28,7 @@ from outreach_assets.sandbox.relations import (
     RelationshipTruth,
     RelSpec,
 )
+from outreach_assets.sandbox.tombstones import Tombstones, spread
 from outreach_assets.sandbox.values import field_value
 
 # One attribute the catalog does not know, on every record, so the client's "unknown
@@ -108,6 +109,9 @@ class StreamData:
             for v in range(VARIANTS)
         ]
         self._mutations = random.Random(f"{seed}:{stream.name}:mutations")
+        # Its own RNG, so deleting never changes which records a later touch picks.
+        self._deletions = random.Random(f"{seed}:{stream.name}:deletions")
+        self.gone = Tombstones()
         self.cur = array("q")
         self.comp = array("q")
         self.keys = array("q")  # sorted pack_key(cursor, id): the cursor index
@@ -199,7 +203,11 @@ class StreamData:
 
     @property
     def size(self) -> int:
+        """Slots, deleted ones included: the highest id handed out so far."""
         return len(self.rev)
+
+    def exists(self, record_id: int) -> bool:
+        return 1 <= record_id <= self.size and not self.gone.holds(record_id - 1)
 
     def variant_of(self, i: int) -> int:
         h = ((i + 1) * MIX + self.rev[i] * _MIX2 + self._variant_salt) & M32
@@ -238,34 +246,62 @@ class StreamData:
 
     def truth(self) -> dict[int, str]:
         with self.lock:
-            return {i + 1: self.cursor_text(i) for i in range(self.size)}
+            return {i + 1: self.cursor_text(i) for i in self.gone.live(range(self.size))}
 
     def relationship_truth(self) -> dict[int, RelationshipTruth]:
         with self.lock:
-            return self.relations.truth(range(1, self.size + 1))
+            return self.relations.truth(self.gone.live_ids(self.size))
 
     # --- writes ---------------------------------------------------------------------------
+
+    def _existing(self, ids: Sequence[int]) -> list[int]:
+        """``ids`` as a list, or ValueError naming those that do not exist (any longer)."""
+        chosen = list(ids)
+        bad = [r for r in chosen if not _is_id(r) or not self.exists(r)]
+        if bad:
+            deleted = [r for r in bad if _is_id(r) and 1 <= r <= self.size]
+            was = f" ({deleted} were deleted)" if deleted else ""
+            raise ValueError(f"{self.stream.name} has no records with ids {bad}{was}")
+        return chosen
 
     def touch(self, count: int, ids: Sequence[int] | None, now_ms: int) -> list[int]:
         """Change records as an edit would: new attribute variant, cursor moved to now."""
         with self.lock:
             if ids is None:
-                chosen = self._mutations.sample(range(1, self.size + 1), min(count, self.size))
+                live = self.gone.live_ids(self.size)
+                chosen = self._mutations.sample(live, min(count, len(live)))
             else:
-                chosen = list(ids)
-            bad = [r for r in chosen if not 1 <= r <= self.size]
-            if bad:
-                raise ValueError(f"{self.stream.name} has no records with ids {bad}")
+                chosen = self._existing(ids)
             for rid in chosen:
                 self.rev[rid - 1] += 1
                 if self.cursor is not None:
                     self._move_cursor(rid - 1, now_ms)
             return sorted(chosen)
 
+    def delete(self, count: int, ids: Sequence[int] | None) -> list[int]:
+        """Hard-delete records as Outreach does: gone from every read, their ids never reused.
+
+        Records of other streams that point at them keep pointing: Outreach leaves such
+        references in place for some relationships too, so a client must not assume that
+        every related id still exists.
+        """
+        with self.lock:
+            if ids is None:
+                chosen = spread(self._deletions, self.gone.live_ids(self.size), count)
+            else:
+                chosen = sorted(set(self._existing(ids)))
+            if self.cursor is not None:
+                for rid in chosen:
+                    self._unindex(rid - 1)
+            self.gone.bury(rid - 1 for rid in chosen)
+            return chosen
+
+    def _unindex(self, i: int) -> None:
+        del self.keys[bisect_left(self.keys, pack_key(self.cur[i], i + 1))]
+
     def _move_cursor(self, i: int, now_ms: int) -> None:
         new = max(now_ms, self.comp[i]) if self.companion_mode == "before" else now_ms
-        old_key = pack_key(self.cur[i], i + 1)
-        del self.keys[bisect_left(self.keys, old_key)]
+        self._unindex(i)
         self.cur[i] = new
         insort(self.keys, pack_key(new, i + 1))
         if self.companion_mode in ("after", "delayed"):
@@ -289,6 +325,11 @@ class StreamData:
 
 def _next_id(i: int) -> int:
     return i + 1
+
+
+def _is_id(value: object) -> bool:
+    """An int and not a bool: JSON's `true` is no record id."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class DataStore:

@@ -3,6 +3,8 @@
 Execution walks the cheapest ordered source (the packed cursor index, the id range, or a
 sorted scan) and stops after one page plus one record, which is how it knows whether there
 is a next page without counting; the count, when asked for, is computed separately.
+Deleted records are not in the cursor index, and the other two sources skip them, so a
+deleted record is in no page and no count.
 """
 
 from bisect import bisect_left, bisect_right
@@ -131,7 +133,11 @@ def _by_cursor_index(query: ListQuery, data: StreamData) -> tuple[Iterator[int],
 
 
 def _by_id(query: ListQuery, data: StreamData) -> tuple[Iterator[int], Callable[[], int]]:
-    """Id order; a cursor-window filter narrows the candidates through the index first."""
+    """Id order; a cursor-window filter narrows the candidates through the index first.
+
+    Keyset pages on the id, which no change moves and no new record takes: a record that
+    exists throughout a walk is returned once, whatever is touched or deleted meanwhile.
+    """
     lo, hi, rest = _split_range_conditions(query.conditions, "id")
     first_index = max(1, lo or 1) - 1
     end_index = max(first_index, data.size if hi is None else min(hi, data.size))
@@ -145,17 +151,20 @@ def _by_id(query: ListQuery, data: StreamData) -> tuple[Iterator[int], Callable[
             rest = others
     after = None if query.after is None else query.after[1] - 1
     positions = _page_positions(candidates, 0, len(candidates), after, query.descending)
+    live = data.gone.live
 
     def total() -> int:
-        return sum(1 for _ in _filtered(candidates, rest, data))
+        if not rest and isinstance(candidates, range):  # the common case, without a scan
+            return len(candidates) - data.gone.count_in(candidates.start, candidates.stop)
+        return sum(1 for _ in _filtered(live(candidates), rest, data))
 
-    return _filtered((candidates[p] for p in positions), rest, data), total
+    return _filtered(live(candidates[p] for p in positions), rest, data), total
 
 
 def _by_scan(query: ListQuery, data: StreamData) -> tuple[Iterator[int], Callable[[], int]]:
     """Sorts on non-indexed attributes scan and sort every match (fine at test sizes)."""
     get = data.getter(query.sort)
-    matches = list(_filtered(range(data.size), list(query.conditions), data))
+    matches = list(_filtered(data.gone.live(range(data.size)), list(query.conditions), data))
     keyed = sorted((_sort_key(get(i)), i + 1) for i in matches)
     after = None if query.after is None else (_sort_key(query.after[0]), query.after[1])
     positions = _page_positions(keyed, 0, len(keyed), after, query.descending)

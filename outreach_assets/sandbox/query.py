@@ -1,4 +1,4 @@
-"""What a list request asks for: filters, sort, page size and keyset cursors.
+"""What a list request asks for: filters, sort, page size, keyset cursors and fields.
 
 Parsing turns Outreach's query parameters (https://developers.outreach.io/api/making-requests/)
 into a `ListQuery` in the stream's comparable domain (timestamps as ms), refusing what
@@ -231,6 +231,21 @@ def _number(text: str, name: str) -> float:
         return float(text)
     except ValueError:
         raise QueryError("filterParameter.invalidValue", f"'{name}' needs a number.") from None
+
+
+def requested_fields(params: dict[str, str], json_type: str) -> frozenset[str] | None:
+    """The sparse fieldset for resources of ``json_type``, or None for every field.
+
+    JSON:API's `fields[<type>]=a,b` (https://jsonapi.org/format/#fetching-sparse-fieldsets)
+    names attributes and relationships alike; an empty value selects none of them. A
+    `fields[...]` for another type restricts only resources of that type, and the sandbox
+    includes no others. Names the type does not have are ignored rather than refused:
+    JSON:API leaves that to the server, and ignoring them is the lenient reading.
+    """
+    value = params.get(f"fields[{json_type}]")
+    if value is None:
+        return None
+    return frozenset(value.split(",")) - {""}
 
 
 # --- cursors ---------------------------------------------------------------------------

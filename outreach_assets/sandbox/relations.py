@@ -13,7 +13,7 @@ the target is a catalog type (so they exist there), inside ``EXTERNAL_TARGET_SIZ
 """
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from outreach_assets.catalog import Relationship, Stream
@@ -107,7 +107,7 @@ class Relations:
         salt = self.pool_salt
         return [((((rid + salt) * MIX) & M32) >> 8) % POOL for rid in record_ids]
 
-    def truth(self, record_ids: range) -> dict[int, RelationshipTruth]:
+    def truth(self, record_ids: Iterable[int]) -> dict[int, RelationshipTruth]:
         """Id -> relationship -> target ids (to-many) or id/None (to-one): what is served."""
         out: dict[int, RelationshipTruth] = {}
         for rid in record_ids:

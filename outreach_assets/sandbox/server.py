@@ -274,6 +274,17 @@ class SandboxServer:
     def add(self, stream_name: str, count: int = 5) -> list[int]:
         return self._app.add(stream_name, count)
 
+    def delete(
+        self, stream_name: str, count: int = 5, ids: Sequence[int] | None = None
+    ) -> list[int]:
+        """Hard-delete ``ids``, or ``count`` records spread over the ids (fixed by the seed).
+
+        Deleted records leave every list page, filter, count, `GET /<path>/<id>` (404),
+        `truth` and `relationships`; `add` never reuses their ids. Unknown or already
+        deleted ids are refused with ValueError, and then nothing is deleted.
+        """
+        return self._app.delete(stream_name, count, ids)
+
     # --- counters --------------------------------------------------------------------------
 
     @property

@@ -5,7 +5,8 @@ local folder or any fsspec URL, composed of ``paths`` (file names and layout), `
 (temporary files and their commit), ``writer`` (one run's partition files), ``buffered``
 (row groups of bounded size), ``facts`` (what a finished file holds, read back),
 ``versions`` and ``current`` (the newest version of each id), ``schemas`` (comparison and
-conformance) and ``partitions`` (a run's windows and results, plain data).
+conformance), ``partitions`` (a run's windows and results, plain data) and ``tombstones``
+(records Outreach deleted, left out of current states).
 :func:`open_store` picks the store for a base path.
 """
 
@@ -19,6 +20,7 @@ from outreach_assets.storage.partitions import PartitionResult, PartitionWindow
 from outreach_assets.storage.paths import EXTENSION, safe_key
 from outreach_assets.storage.protocol import Store
 from outreach_assets.storage.schemas import schemas_match
+from outreach_assets.storage.tombstones import Tombstones
 
 
 def open_store(base: str, storage_options: Mapping[str, Any] | None = None) -> Store:
@@ -35,6 +37,7 @@ __all__ = [
     "PartitionResult",
     "PartitionWindow",
     "Store",
+    "Tombstones",
     "open_store",
     "safe_key",
     "schemas_match",

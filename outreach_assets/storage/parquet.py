@@ -47,6 +47,7 @@ from outreach_assets.storage.buffered import DEFAULT_ROW_GROUP_ROWS, write_file
 from outreach_assets.storage.partitions import PartitionResult, PartitionWindow
 from outreach_assets.storage.paths import Layout, partition_key, strip_trailing_slash
 from outreach_assets.storage.schemas import require_columns
+from outreach_assets.storage.tombstones import Tombstones
 
 
 class ParquetStore:
@@ -161,34 +162,53 @@ class ParquetStore:
         return bool(self._fs.exists(self._layout.fs_path(path)))
 
     def current_state(
-        self, name: str, schema: pa.Schema, cursor: str | None
+        self,
+        name: str,
+        schema: pa.Schema,
+        cursor: str | None,
+        *,
+        previous: str | None = None,
+        deleted: Tombstones | None = None,
     ) -> pa.RecordBatchReader:
         """One row per id: the version with the newest cursor across all partitions.
 
-        Ties go to the later partition key. Full-snapshot streams (``cursor`` None): the
-        latest partition's file. Only ids and cursors of every file are held at once; the
-        winning rows stream out file by file.
+        Ties go to the later partition key. ``previous``, the last current-state file if
+        there is one, takes part as the oldest file: a record whose newest version a
+        re-synced partition no longer holds keeps that version instead of falling back to
+        an older one (which would bring back a record Outreach deleted). Tombstoned ids are
+        left out. Full-snapshot streams (``cursor`` None): the latest partition's file.
+        Only ids and cursors of every file are held at once; the winning rows stream out
+        file by file.
         """
         require_columns(schema, cursor)
         paths = [self._layout.partition_fs_path(name, k) for k in self.existing_keys(name)]
-        return current.current_rows(paths, schema, cursor, self._arrow_fs)
+        if previous is not None and cursor is not None and self.exists(previous):
+            paths.insert(0, self._layout.fs_path(previous))
+        return current.current_rows(paths, schema, cursor, self._arrow_fs, deleted)
 
     def merge_current(
-        self, name: str, schema: pa.Schema, cursor: str, previous: str, keys: Sequence[str]
+        self,
+        name: str,
+        schema: pa.Schema,
+        cursor: str,
+        previous: str,
+        keys: Sequence[str],
+        *,
+        deleted: Tombstones | None = None,
     ) -> pa.RecordBatchReader:
         """The current state updated with some partitions, without reading the others.
 
         ``previous`` is the last current-state file; the rows of ``keys`` (partitions
-        written since) replace its versions where their cursor is newer or equal. Same
-        answer as :meth:`current_state` for changed and new records; a record that a
-        re-synced partition no longer holds stays until the next full rebuild.
+        written since) replace its versions where their cursor is newer or equal, and
+        tombstoned ids are left out: the same answer as :meth:`current_state` with
+        ``previous``, from fewer files.
         """
         require_columns(schema, cursor)
         present = set(self.existing_keys(name))
         paths = [self._layout.fs_path(previous)] + [
             self._layout.partition_fs_path(name, k) for k in sorted(keys) if k in present
         ]
-        return current.newest_rows(paths, schema, cursor, self._arrow_fs)
+        return current.newest_rows(paths, schema, cursor, self._arrow_fs, deleted)
 
     def _read(self, path: str, columns: Sequence[str] | None) -> pa.Table:
         return pq.read_table(

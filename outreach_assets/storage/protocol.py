@@ -10,6 +10,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from outreach_assets.storage.partitions import PartitionResult, PartitionWindow
+from outreach_assets.storage.tombstones import Tombstones
 
 
 class Store(Protocol):
@@ -66,13 +67,26 @@ class Store(Protocol):
         ...
 
     def current_state(
-        self, name: str, schema: pa.Schema, cursor: str | None
+        self,
+        name: str,
+        schema: pa.Schema,
+        cursor: str | None,
+        *,
+        previous: str | None = None,
+        deleted: Tombstones | None = None,
     ) -> pa.RecordBatchReader:
         """One row per id: the version with the newest cursor across all partitions."""
         ...
 
     def merge_current(
-        self, name: str, schema: pa.Schema, cursor: str, previous: str, keys: Sequence[str]
+        self,
+        name: str,
+        schema: pa.Schema,
+        cursor: str,
+        previous: str,
+        keys: Sequence[str],
+        *,
+        deleted: Tombstones | None = None,
     ) -> pa.RecordBatchReader:
         """The current state ``previous`` updated with the partitions ``keys`` only."""
         ...

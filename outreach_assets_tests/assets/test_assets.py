@@ -26,6 +26,7 @@ from outreach_assets.assets.partitions import build_partitions_def
 from outreach_assets.assets.sweep import SweepStats
 from outreach_assets.catalog import STREAMS, get_stream
 from outreach_assets.config import ConfigError, deployment_settings_from_env
+from outreach_assets.convert import arrow_schema
 from outreach_assets.resources.io_manager import OutreachIOManager
 from outreach_assets.sandbox import SandboxServer
 from outreach_assets.storage import PartitionResult
@@ -276,7 +277,7 @@ def test_checks_name_the_partitions_that_fail():
     assert checks[CHECK_SCHEMA].passed
 
 
-def test_the_code_location_has_both_assets_of_every_stream(monkeypatch):
+def test_the_code_location_has_the_three_assets_of_every_stream(monkeypatch):
     monkeypatch.setenv("OUTREACH_START_DATE", "2024-01-01")
     from outreach_assets.definitions import defs
 
@@ -288,7 +289,13 @@ def test_the_code_location_has_both_assets_of_every_stream(monkeypatch):
         assert node.pools == {"outreach_api"}
         assert {"outreach", "parquet"} <= set(node.kinds)
         assert "dagster/column_schema" in node.metadata
-        assert graph.get(KEYS.current_asset_key(stream)).parent_keys == {KEYS.asset_key(stream)}
+        deletions = KEYS.get_deletions_spec(stream, arrow_schema(stream)).key
+        assert graph.get(KEYS.current_asset_key(stream)).parent_keys == {
+            KEYS.asset_key(stream),
+            deletions,
+        }
+        assert graph.get(deletions).pools == {"outreach_api"}
+        assert graph.get(deletions).partitions_def is None
 
 
 def test_range_metadata_stays_small_for_long_backfills():

@@ -27,9 +27,14 @@ def test_only_the_selected_streams_are_defined_and_synced() -> None:
     defined = _keys({spec.key for spec in defs.resolve_all_asset_specs()})
     expected = {f"outreach/{s.name}" for s in CHOSEN}
     expected |= {f"outreach/{s.name}_current" for s in CHOSEN} | {"outreach/custom_fields"}
-    assert defined == expected
+    deletions = {f"outreach/{s.name}_deletions" for s in CHOSEN}
+    assert defined == expected | deletions
     sync = defs.resolve_job_def("outreach_sync_job")
     assert _keys(set(sync.asset_layer.selected_asset_keys)) == expected
+    reconcile = defs.resolve_job_def("outreach_reconcile_job")
+    assert _keys(set(reconcile.asset_layer.selected_asset_keys)) == deletions | {
+        f"outreach/{s.name}_current" for s in CHOSEN
+    }
     current = defs.resolve_job_def("outreach_current_state_job")
     assert _keys(set(current.asset_layer.selected_asset_keys)) == {
         f"outreach/{s.name}_current" for s in CHOSEN

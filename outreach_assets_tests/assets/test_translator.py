@@ -46,14 +46,18 @@ def test_an_overridden_translator_renames_assets_lineage_jobs_and_automation() -
         key = dg.AssetKey(["raw", "outreach", stream.name])
         assert specs[key].group_name == f"outreach_{stream.replication.value}"
         current = specs[dg.AssetKey(["outreach", f"{stream.name}_current"])]
-        assert {dep.asset_key for dep in current.deps} == {key}
+        deletions = dg.AssetKey(["outreach", f"{stream.name}_deletions"])
+        assert {dep.asset_key for dep in current.deps} == {key, deletions}
     # Only the current states and the custom fields keep the default keys (they were not
     # overridden).
     kept = {key.path[-1] for key in specs if key.path[0] == "outreach"}
-    assert kept == {f"{s.name}_current" for s in STREAMS} | {"custom_fields"}
+    assert kept == {f"{s.name}_{t}" for s in STREAMS for t in ("current", "deletions")} | {
+        "custom_fields"
+    }
 
     sync = defs.resolve_job_def("outreach_sync_job")
-    assert set(sync.asset_layer.selected_asset_keys) == set(specs)
+    sweeps = {key for key in specs if key.path[-1].endswith("_deletions")}
+    assert set(sync.asset_layer.selected_asset_keys) == set(specs) - sweeps
     close_out = defs.resolve_schedule_def("outreach_close_out")
     tick = dg.build_schedule_context(
         scheduled_execution_time=datetime(2024, 3, 2, 6, tzinfo=UTC),

@@ -24,6 +24,8 @@ BAD_VALUES: list[tuple[str, str, str | None]] = [
     ("sensor_interval_s", "29", "at least 30"),
     ("streams", "prospects,prospect", "'prospect' is not a stream; the streams are account_notes"),
     ("exclude_streams", "calls, call", "'call' is not a stream"),
+    ("reconcile_cron", "", None),
+    ("max_delete_share", "1.5", "greater than 0 and at most 1"),
     ("refresh_cron", "  ", None),  # blank is unset: the default, not an error
     ("data_dir", "", None),
 ]

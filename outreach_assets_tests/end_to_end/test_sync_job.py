@@ -201,7 +201,9 @@ def _materialize(
     defs: dg.Definitions, instance: dg.DagsterInstance, tags: Mapping[str, str]
 ) -> dg.ExecuteInProcessResult:
     assets = [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
-    assert len(assets) == 2 * len(STREAMS) + 1  # and the custom field definitions
+    assert len(assets) == 3 * len(STREAMS) + 1  # and the custom field definitions
+    # The sync job's own selection: streams, current states, custom fields (not the sweeps).
+    assets = [a for a in assets if not any(k.path[-1].endswith("_deletions") for k in a.keys)]
     return dg.materialize(assets, resources=defs.resources, instance=instance, tags=dict(tags))
 
 

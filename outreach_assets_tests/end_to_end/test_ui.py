@@ -178,8 +178,9 @@ def _assert_asset_graph(server: Webserver) -> None:
     streams = {(KEYS.key_prefix, s.name) for s in STREAMS}
     currents = {(KEYS.key_prefix, f"{s.name}_current") for s in STREAMS}
     custom_fields = (KEYS.key_prefix, "custom_fields")
+    deletions = {(KEYS.key_prefix, f"{s.name}_deletions") for s in STREAMS}
     assert len(STREAMS) == 47
-    assert set(nodes) == streams | currents | {custom_fields}
+    assert set(nodes) == streams | currents | deletions | {custom_fields}
     for key, node in nodes.items():
         assert node["groupName"] == KEYS.group_name, key
         assert node["description"].strip(), key
@@ -200,7 +201,10 @@ def _assert_asset_graph(server: Webserver) -> None:
         assert not node["isPartitioned"], key
         assert "parquet" in node["kinds"], key
         stream = key[1].removesuffix("_current")
-        assert [d["path"] for d in node["dependencyKeys"]] == [[KEYS.key_prefix, stream]], key
+        assert sorted(d["path"] for d in node["dependencyKeys"]) == [
+            [KEYS.key_prefix, stream],
+            [KEYS.key_prefix, f"{stream}_deletions"],
+        ], key
 
 
 def _columns(node: dict[str, Any]) -> list[dict[str, Any]]:

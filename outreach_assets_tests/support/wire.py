@@ -5,6 +5,7 @@ each names the property a test relies on (an updatedAt cursor with relationships
 snapshot, back-dated events...).
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -62,18 +63,29 @@ def get(
     return session.get(f"{sb.api_base_url}/{stream.path}", params=params, timeout=10)
 
 
-def walk(session: requests.Session, sb: SandboxServer, stream: Stream, **params: Any) -> list[dict]:
-    """Every record of a query, following links.next verbatim."""
+def pages(
+    session: requests.Session, sb: SandboxServer, stream: Stream, **params: Any
+) -> Iterator[dict]:
+    """Every page body of a query, following links.next verbatim; lazy, so a test can
+    change the data between two pages."""
     answer = get(session, sb, stream, **params)
-    records: list[dict] = []
     while True:
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        records += body["data"]
+        yield body
         next_url = body.get("links", {}).get("next")
         if next_url is None:
-            return records
+            return
         answer = session.get(next_url, timeout=10)
+
+
+def walk(session: requests.Session, sb: SandboxServer, stream: Stream, **params: Any) -> list[dict]:
+    """Every record of a query, following links.next verbatim."""
+    return [record for body in pages(session, sb, stream, **params) for record in body["data"]]
+
+
+def ids_of(records: list[dict]) -> list[int]:
+    return [r["id"] for r in records]
 
 
 def admin(sb: SandboxServer, name: str, **body: Any) -> requests.Response:
