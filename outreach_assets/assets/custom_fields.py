@@ -107,10 +107,8 @@ def build_custom_fields_asset(translator: OutreachTranslator | None = None) -> d
     described = dg.TableSchema(
         columns=[dg.TableColumn(n, str(k), description=d) for n, k, d in COLUMNS]
     )
-    arguments = asset_arguments(spec)
-    arguments["metadata"] = {**spec.metadata, "dagster/column_schema": described}
 
-    @dg.asset(**arguments, pool=POOL)
+    @dg.asset(**asset_arguments(spec, described), pool=POOL)
     def _custom_fields(
         context: dg.AssetExecutionContext,
         outreach: OutreachResource,

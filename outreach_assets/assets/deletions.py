@@ -203,10 +203,8 @@ def build_deletions_asset(
     schema = arrow_schema(stream, keep)
     spec = translator.get_deletions_spec(stream, schema)
     stream_key = translator.get_asset_spec(stream, schema).key
-    arguments = asset_arguments(spec)
-    arguments["metadata"] = {**spec.metadata, "dagster/column_schema": _described()}
 
-    @dg.asset(**arguments, pool=POOL)
+    @dg.asset(**asset_arguments(spec, _described()), pool=POOL)
     def _deletions(
         context: dg.AssetExecutionContext,
         outreach: OutreachResource,

@@ -37,16 +37,20 @@ REPLICATION_TAG = "outreach/replication"  # "incremental" or "full_snapshot", fo
 POOL = "outreach_api"  # every asset that calls Outreach shares this concurrency pool
 
 
-def asset_arguments(spec: dg.AssetSpec) -> dict[str, Any]:
+def asset_arguments(spec: dg.AssetSpec, columns: dg.TableSchema | None = None) -> dict[str, Any]:
     """What an ``@dg.asset`` decorator takes from a spec (the factory adds partitions,
-    policies and checks, which are behaviour, not naming)."""
+    policies and checks, which are behaviour, not naming), with ``columns`` as the table's
+    column schema when given."""
+    metadata = dict(spec.metadata)
+    if columns is not None:
+        metadata["dagster/column_schema"] = columns
     return {
         "key": spec.key,
         "group_name": spec.group_name,
         "kinds": spec.kinds,
         "description": spec.description,
         "tags": spec.tags,
-        "metadata": spec.metadata,
+        "metadata": metadata,
         "deps": spec.deps,
         "automation_condition": spec.automation_condition,
     }
