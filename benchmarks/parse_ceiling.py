@@ -1,13 +1,14 @@
 """The CPU floor of scenario (a): JSON parsers on the sandbox's prospects, and Parquet writing.
 
-Scenario (a) of ``benchmarks/README.md`` (one big ``prospects`` partition) targets 20,000
-records per CPU second, 50 microseconds per record for everything. This script measures the
-two costs no connector can skip, on real sandbox pages of 1,000 prospects fetched over
-HTTP: turning the JSON into columns, and writing them to Parquet. The best parser plus the
-Parquet write bounds the records per CPU second any implementation can reach on this
-machine, before HTTP, routing, checks and Dagster. The sandbox's prospects carry the ids of
-their to-many relationships, as Outreach sends them; the report says how many per record,
-and a page the fast path refuses stops the run rather than being timed as a fast one.
+Scenario (a) of ``benchmarks/README.md`` (one big ``prospects`` partition) publishes its
+records per CPU second without a target; read them against this ceiling. This script
+measures the two costs no connector can skip, on real sandbox pages of 1,000 prospects
+fetched over HTTP: turning the JSON into columns, and writing them to Parquet. The best
+parser plus the Parquet write bounds the records per CPU second any implementation can
+reach on this machine, before HTTP, routing, checks and Dagster. The sandbox's prospects
+carry the ids of their to-many relationships, as Outreach sends them; the report says how
+many per record, and a page the fast path refuses stops the run rather than being timed as
+a fast one.
 
 Parsers not in the project's dependencies are measured when importable and skipped
 otherwise; to include them, install them into a separate venv next to the project, e.g.::
@@ -44,7 +45,6 @@ from outreach_assets.convert import ArrowPageDecoder, ConvertedPage
 from outreach_assets.convert.fast import page_read_schema
 from outreach_assets.storage import COMPRESSION
 
-TARGET = 20_000  # records per CPU second: scenario (a)'s target in benchmarks/README.md
 WRITE = f"Parquet write ({COMPRESSION}, one row group)"
 Candidate = Callable[[bytes], Any]
 
@@ -173,8 +173,7 @@ def report(medians: dict[str, float], bodies: list[bytes], records: int) -> None
         f"\nFloor: the fastest reader to columns ({best_name}, {best / records * 1e6:.0f} us) "
         f"plus the Parquet write ({write / records * 1e6:.0f} us) is "
         f"{(best + write) / records * 1e6:.0f} us per record: at most {ceiling:,.0f} records "
-        f"per CPU second before HTTP, routing, checks and Dagster; target {TARGET:,} "
-        f"({'within reach' if ceiling >= TARGET else 'out of reach'} on this machine)."
+        f"per CPU second before HTTP, routing, checks and Dagster, on this machine."
     )
 
 

@@ -29,7 +29,7 @@ class Usage:
     wall_s: float
 
 
-def _wait(proc: subprocess.Popen[Any], started: float) -> Usage:
+def wait_for(proc: subprocess.Popen[Any], started: float) -> Usage:
     _, status, rusage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return Usage(
@@ -79,7 +79,7 @@ class SandboxProcess:
             return
         assert proc.stdin is not None
         proc.stdin.close()
-        self.usage = _wait(proc, self._started)
+        self.usage = wait_for(proc, self._started)
 
     def get(self, endpoint: str) -> Any:
         """A ``/_sandbox/<endpoint>`` answer (stats, truth/<stream>, rate_windows)."""
@@ -101,6 +101,6 @@ def materialize(spec: dict[str, Any], workdir: Path) -> tuple[Usage, dict[str, A
             stderr=subprocess.STDOUT,
             env={**os.environ, **spec["env"]},
         )
-        usage = _wait(proc, started)
+        usage = wait_for(proc, started)
     outcome = json.loads(result_path.read_text()) if result_path.exists() else {}
     return usage, outcome, log_path

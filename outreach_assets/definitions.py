@@ -5,7 +5,13 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from outreach_assets.assets import OutreachTranslator, build_assets, build_jobs, partitions_def_for
+from outreach_assets.assets import (
+    EXECUTOR,
+    OutreachTranslator,
+    build_assets,
+    build_jobs,
+    partitions_def_for,
+)
 from outreach_assets.automation import build_automation
 from outreach_assets.config import deployment_settings_from_env
 from outreach_assets.resources import OutreachIOManager, outreach_resource_from_env
@@ -26,6 +32,7 @@ def build_defs(
     partitions_def = partitions_def_for(settings)
     schedules, sensors = build_automation(partitions_def, settings, translator)
     return dg.Definitions(
+        executor=EXECUTOR,  # also for the asset jobs the UI and the CLI build
         assets=build_assets(partitions_def, settings, translator),
         jobs=build_jobs(translator, settings.selected_streams()),
         schedules=schedules,

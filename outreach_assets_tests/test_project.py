@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"config"},
     {"client", "sandbox"},
     {"convert"},
-    {"storage"},
+    {"storage", "instance"},
     {"resources"},
     {"assets"},
     {"automation"},

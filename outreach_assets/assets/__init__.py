@@ -15,8 +15,14 @@ from outreach_assets.assets.checks import (
 )
 from outreach_assets.assets.current import build_current_asset
 from outreach_assets.assets.factory import build_assets
-from outreach_assets.assets.jobs import CURRENT_STATE_JOB, RECONCILE_JOB, SYNC_JOB, build_jobs
-from outreach_assets.assets.metadata import MAX_PARTITIONS_IN_METADATA, run_metadata
+from outreach_assets.assets.jobs import (
+    CURRENT_STATE_JOB,
+    EXECUTOR,
+    RECONCILE_JOB,
+    SYNC_JOB,
+    build_jobs,
+)
+from outreach_assets.assets.metadata import partition_metadata, run_metadata
 from outreach_assets.assets.partitions import build_partitions_def, partitions_def_for
 from outreach_assets.assets.stream import RETRY_POLICY, build_stream_asset
 from outreach_assets.assets.translator import CURRENT_STATE_CONDITION, POOL, OutreachTranslator
@@ -27,7 +33,7 @@ __all__ = [
     "CHECK_SCHEMA",
     "CURRENT_STATE_CONDITION",
     "CURRENT_STATE_JOB",
-    "MAX_PARTITIONS_IN_METADATA",
+    "EXECUTOR",
     "POOL",
     "RECONCILE_JOB",
     "RETRY_POLICY",
@@ -39,6 +45,7 @@ __all__ = [
     "build_partitions_def",
     "build_stream_asset",
     "check_results",
+    "partition_metadata",
     "partitions_def_for",
     "run_metadata",
 ]

@@ -5,6 +5,7 @@ organisation labelled (``outreach/custom_fields``) is described by its label ins
 ``custom7`` reads as "Region" wherever it appears.
 """
 
+import functools
 from collections.abc import Mapping
 
 import dagster as dg
@@ -35,7 +36,8 @@ def column_schema(
 ) -> dg.TableSchema:
     """Every column of ``stream``'s table, typed and described; ``labels`` maps a custom
     field to the description its label makes."""
-    labels = labels or {}
+    if not labels:
+        return _described(stream, schema)
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
@@ -43,6 +45,18 @@ def column_schema(
                 column_type(f.type),
                 description=labels.get(f.name) or describe(stream, f.name),
             )
+            for f in schema
+        ]
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _described(stream: Stream, schema: pa.Schema) -> dg.TableSchema:
+    """The label-free schema: the translator builds a stream's specs (and so this) for every
+    key it is asked for, hundreds of times while the code location loads."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(f.name, column_type(f.type), description=describe(stream, f.name))
             for f in schema
         ]
     )

@@ -1,4 +1,13 @@
-"""What a stream asset's materialization records, and what its run log says."""
+"""What a stream asset's materializations record, and what its run log says.
+
+A range run writes one materialization per partition. Each carries that partition's own
+facts (rows, file, bytes, cursor range); the run's figures (requests, pages, what the sweep
+routed around) and the column schema with custom-field labels ride on the run's last
+partition only, the one the UI shows as the asset's latest materialization. Metadata given
+to the whole output would be copied onto every partition: a three-year backfill would store
+the column schema 1,095 times per stream and show run totals on partitions that hold a few
+rows.
+"""
 
 import json
 from collections.abc import Sequence
@@ -10,39 +19,37 @@ from outreach_assets.assets.sweep import SweepStats
 from outreach_assets.catalog import Stream
 from outreach_assets.storage import PartitionResult, PartitionWindow
 
-# Dagster copies a range run's metadata onto every partition's materialization, so a
-# per-partition map would grow with the square of the range (1,000 partitions: ~20 KB per
-# event, ~1 GB of event log for a full backfill). Longer ranges log the counts instead.
-MAX_PARTITIONS_IN_METADATA = 31
+# Past this many partitions the run log lists only the non-empty ones.
+MAX_PARTITIONS_LISTED = 31
+
+
+def partition_metadata(stream: Stream, result: PartitionResult) -> dict[str, Any]:
+    """One partition's own facts, as its materialization shows them."""
+    metadata: dict[str, Any] = {
+        "dagster/row_count": result.rows,
+        "path": dg.MetadataValue.path(result.path),
+        "bytes": result.bytes,
+        "duplicates_removed": result.duplicates_removed,
+    }
+    if stream.cursor and result.min_cursor is not None and result.max_cursor is not None:
+        metadata[f"min_{stream.cursor}"] = result.min_cursor.isoformat()
+        metadata[f"max_{stream.cursor}"] = result.max_cursor.isoformat()
+    return metadata
 
 
 def run_metadata(
-    stream: Stream,
-    results: Sequence[PartitionResult],
-    sweep_stats: SweepStats,
-    requests: int,
+    results: Sequence[PartitionResult], sweep_stats: SweepStats, requests: int
 ) -> dict[str, Any]:
-    """Output metadata; with a partition range every partition gets the run's figures."""
-    rows = sum(r.rows for r in results)
-    cursors = [c for r in results for c in (r.min_cursor, r.max_cursor) if c is not None]
+    """The run's figures, for the last partition's materialization."""
     metadata: dict[str, Any] = {
-        "rows_in_run": rows,
+        "rows_in_run": sum(r.rows for r in results),
         "partitions_in_run": len(results),
-        "bytes": sum(r.bytes for r in results),
+        "run_range": f"{results[0].key}..{results[-1].key}",
         "requests": requests,
         "pages": sweep_stats.pages,
         "page_size": max(sweep_stats.page_sizes) if sweep_stats.page_sizes else None,
         "rows_outside_run_range": sweep_stats.outside_range,
-        "duplicates_removed": sum(r.duplicates_removed for r in results),
     }
-    if len(results) == 1:
-        metadata["dagster/row_count"] = rows
-        metadata["path"] = dg.MetadataValue.path(results[0].path)
-    elif len(results) <= MAX_PARTITIONS_IN_METADATA:
-        metadata["rows_per_partition"] = dg.MetadataValue.json({r.key: r.rows for r in results})
-    if cursors and stream.cursor:
-        metadata[f"min_{stream.cursor}"] = min(cursors).isoformat()
-        metadata[f"max_{stream.cursor}"] = max(cursors).isoformat()
     conversion = sweep_stats.conversion
     moved = conversion.moved_to_extra
     if moved or conversion.unknown_attributes or conversion.unknown_relationships:
@@ -67,7 +74,7 @@ def log_run(
         f"{stream.name} {span}: {stats.records} records in {stats.pages} pages ({requests} "
         f"requests) -> {len(results)} partition file(s), {sum(r.rows for r in results)} rows"
     )
-    if len(results) > MAX_PARTITIONS_IN_METADATA:
+    if len(results) > MAX_PARTITIONS_LISTED:
         nonempty = {r.key: r.rows for r in results if r.rows}
         log.info(f"{stream.name}: rows per non-empty partition: {json.dumps(nonempty)}")
     decoder = stats.decoder

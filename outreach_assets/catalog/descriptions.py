@@ -16,6 +16,7 @@ types and relationships. :func:`describe` gives a column's text:
   (polymorphic relationships, names that read badly).
 """
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -166,9 +167,15 @@ def describe(stream: Stream, column: str) -> str:
     for rel in (*stream.relationships, *stream.to_many):
         if rel.column == column:  # wins over a clashing attribute, as in ``convert``
             return _relationship(stream, rel)
-    if any(f.name == column for f in stream.fields):
+    if column in _attribute_names(stream):
         return _attribute(stream, column)
     raise KeyError(f"stream {stream.name!r} has no column {column!r}")
+
+
+@functools.cache
+def _attribute_names(stream: Stream) -> frozenset[str]:
+    """Asked once per column of every table the code location builds: a set, not a scan."""
+    return frozenset(f.name for f in stream.fields)
 
 
 def _attribute(stream: Stream, name: str) -> str:

@@ -87,6 +87,11 @@ class Stream:
     dropped_by_default: tuple[str, ...] = ()
     description: str = ""
 
+    def __hash__(self) -> int:
+        # Streams key caches that are asked once per column; the generated hash would walk
+        # every field of the stream each time. Equal streams have equal names.
+        return hash(self.name)
+
     @property
     def scope(self) -> str:
         """The OAuth scope that grants read access to this stream."""

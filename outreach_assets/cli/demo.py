@@ -22,6 +22,14 @@ from outreach_assets.timestamps import utc_now_text
 if TYPE_CHECKING:
     from outreach_assets.sandbox import SandboxServer
 
+DEMO_INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+event_log_storage:
+  module: outreach_assets.instance
+  class: BatchedSqliteEventLogStorage
+"""
+
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the real job, end to end, against a private sandbox; then show what landed.
@@ -49,9 +57,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     home.mkdir(parents=True, exist_ok=True)
     instance_yaml = home / "dagster.yaml"
     if not instance_yaml.exists():
-        # A local demo instance: SQLite storage in this folder (Dagster's default), no usage
-        # telemetry; without the file Dagster warns that it is missing.
-        instance_yaml.write_text("telemetry:\n  enabled: false\n")
+        # A local demo instance: SQLite storage in this folder, the event log storing a
+        # backfill's events in bulk (outreach_assets.instance), no usage telemetry.
+        instance_yaml.write_text(DEMO_INSTANCE_YAML)
     with SandboxServer(cfg) as sb:
         environ = {
             **sb.environment(),

@@ -3,7 +3,7 @@
 import json
 import logging
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -15,11 +15,15 @@ from outreach_assets.assets import (
     CHECK_CURSOR_IN_WINDOW,
     CHECK_IDS_UNIQUE,
     CHECK_SCHEMA,
-    MAX_PARTITIONS_IN_METADATA,
+    CURRENT_STATE_JOB,
+    EXECUTOR,
+    RECONCILE_JOB,
+    SYNC_JOB,
     OutreachTranslator,
     build_current_asset,
     build_stream_asset,
     check_results,
+    partition_metadata,
     run_metadata,
 )
 from outreach_assets.assets.partitions import build_partitions_def
@@ -277,6 +281,17 @@ def test_checks_name_the_partitions_that_fail():
     assert checks[CHECK_SCHEMA].passed
 
 
+def test_every_job_runs_its_steps_in_one_process(monkeypatch):
+    """The named jobs and the asset job the UI and ``dagster asset materialize`` build: a
+    process per step would import Dagster and the code location again for each."""
+    monkeypatch.setenv("OUTREACH_START_DATE", "2024-01-01")
+    from outreach_assets.definitions import defs
+
+    jobs = [defs.resolve_implicit_global_asset_job_def()]
+    jobs += [defs.resolve_job_def(name) for name in (SYNC_JOB, CURRENT_STATE_JOB, RECONCILE_JOB)]
+    assert {job.executor_def.name for job in jobs} == {EXECUTOR.name} == {"in_process"}
+
+
 def test_the_code_location_has_the_three_assets_of_every_stream(monkeypatch):
     monkeypatch.setenv("OUTREACH_START_DATE", "2024-01-01")
     from outreach_assets.definitions import defs
@@ -298,9 +313,11 @@ def test_the_code_location_has_the_three_assets_of_every_stream(monkeypatch):
         assert graph.get(deletions).partitions_def is None
 
 
-def test_range_metadata_stays_small_for_long_backfills():
-    """Every partition of a range gets the run's metadata: no per-partition map past a month."""
+def test_each_partition_has_its_own_facts_and_the_run_figures_stay_small():
+    """A partition's metadata is its own; the run's figures do not grow with the range
+    (they ride on one partition, and a long backfill must not store a per-partition map)."""
     stream = get_stream("calls")
+    day = datetime(2024, 1, 1, tzinfo=UTC)
 
     def results(count: int) -> list[PartitionResult]:
         return [
@@ -308,10 +325,10 @@ def test_range_metadata_stays_small_for_long_backfills():
                 key=f"k{i}",
                 path=f"/x/k{i}.parquet",
                 rows=i,
-                bytes=1,
+                bytes=10 * i,
                 duplicates_removed=0,
-                min_cursor=None,
-                max_cursor=None,
+                min_cursor=day if i else None,
+                max_cursor=day + timedelta(hours=i) if i else None,
                 ids_unique=True,
                 cursor_outside_window=0,
                 schema_matches=True,
@@ -319,11 +336,17 @@ def test_range_metadata_stays_small_for_long_backfills():
             for i in range(count)
         ]
 
-    short = run_metadata(stream, results(MAX_PARTITIONS_IN_METADATA), SweepStats(), requests=1)
-    assert len(short["rows_per_partition"].value) == MAX_PARTITIONS_IN_METADATA
-    long = run_metadata(stream, results(1000), SweepStats(), requests=1)
-    assert "rows_per_partition" not in long
+    landed = results(1000)
+    third = partition_metadata(stream, landed[3])
+    assert third["dagster/row_count"] == 3 and third["bytes"] == 30
+    assert third["path"].value == "/x/k3.parquet"
+    assert third["max_updatedAt"] == (day + timedelta(hours=3)).isoformat()
+    assert "min_updatedAt" not in partition_metadata(stream, landed[0])  # an empty day
+    short = run_metadata(results(31), SweepStats(), requests=1)
+    long = run_metadata(landed, SweepStats(), requests=1)
+    assert long.keys() == short.keys()
     assert long["rows_in_run"] == sum(range(1000))
+    assert long["run_range"] == "k0..k999"
 
 
 def test_current_state_merges_only_the_partitions_changed_since_its_last_build(

@@ -1,8 +1,8 @@
 """Terminating a real ``dagster`` run that waits for the quota stops it at once.
 
 The unit tests close the page generator by hand; here the whole chain runs as a user runs
-it: the ``dagster`` command line, Dagster's signal handling, the step process (the default
-multiprocess executor) or the run process (``outreach_sync_job`` executes in process), the
+it: the ``dagster`` command line, Dagster's signal handling, the run process (every job of
+the code location, the CLI's asset job included, executes its steps in process), the
 probe's fetching thread, the client's quota wait. The sandbox allows 4 requests in a
 10-minute window and the client may use half: two pages come, and the third waits about
 600 s for the window to reset. That third page is the probe's last (``slices.PROBE_PAGES``),
@@ -194,8 +194,8 @@ SYNC_JOB = [
     [
         pytest.param(MATERIALIZE, ctrl_c, id="asset-materialize-ctrl-c"),
         pytest.param(MATERIALIZE, kill, id="asset-materialize-sigterm"),
-        # The sync job runs its steps in process: a retry_policy on the stream assets would
-        # turn the interrupt into a retry that waits for the quota again (dagster#15026).
+        # Steps run in process: a retry_policy on the stream assets would turn the
+        # interrupt into a retry that waits for the quota again (dagster#15026).
         pytest.param(SYNC_JOB, ctrl_c, id="sync-job-ctrl-c"),
         pytest.param(SYNC_JOB, kill, id="sync-job-sigterm"),
     ],

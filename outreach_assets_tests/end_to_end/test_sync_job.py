@@ -11,6 +11,7 @@ line exactly as a user would, from the repository root with OUTREACH_* variables
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -401,10 +402,19 @@ def test_cli_materializes_one_partition_of_one_asset(
     _assert_no_secrets(sb, env, output)
 
 
+@pytest.mark.parametrize("instance_yaml", ["stock", "project"])
 def test_cli_materializes_a_partition_range_in_one_sweep(
     cli_env: tuple[SandboxServer, dict[str, str]],
+    instance_yaml: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The README's backfill on Dagster's stock SQLite instance and on the project's
+    ``dagster.yaml``: one sweep, one step process, one materialization per partition with
+    that partition's own facts; the project's instance plans the range in one event."""
     sb, env = cli_env
+    home = Path(env["DAGSTER_HOME"])
+    if instance_yaml == "project":
+        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     keys = _days()
     sb.reset_stats()
 
@@ -429,6 +439,31 @@ def test_cli_materializes_a_partition_range_in_one_sweep(
         ids = pq.read_table(folder / f"{key}.parquet").column("id").to_pylist()
         assert sorted(ids) == sorted(by_day.get(key, ()))
     _assert_no_secrets(sb, env, output)
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.dagster_event]
+    types = [e.event_type for e in events]
+    assert dg.DagsterEventType.STEP_WORKER_STARTING not in types  # steps run in the CLI process
+    planned = types.count(dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    assert planned == (1 if instance_yaml == "project" else len(keys))
+    materializations = {
+        m.partition: m.metadata
+        for e in events
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        and (m := e.step_materialization_data.materialization).partition
+    }
+    assert sorted(materializations) == keys
+    for key, metadata in materializations.items():
+        rows = pq.read_metadata(folder / f"{key}.parquet").num_rows
+        assert metadata["dagster/row_count"].value == rows == len(by_day.get(key, ()))
+        assert metadata["path"].value == str(folder / f"{key}.parquet")
+        assert metadata["bytes"].value == (folder / f"{key}.parquet").stat().st_size
+        assert ("rows_in_run" in metadata) is (key == keys[-1])
+        assert ("dagster/column_schema" in metadata) is (key == keys[-1])
+    assert materializations[keys[-1]]["rows_in_run"].value == len(truth)
+    assert float(materializations[keys[-1]]["sweep_cpu_s"].value) > 0  # type: ignore[arg-type]
 
 
 def test_cli_executes_the_sync_job_for_a_partition(
