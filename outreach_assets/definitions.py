@@ -1,7 +1,8 @@
 """The Dagster code location: every definition of the project, wired to its resources."""
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 
 import dagster as dg
 
@@ -12,9 +13,16 @@ from outreach_assets.assets import (
     build_jobs,
     partitions_def_for,
 )
+from outreach_assets.assets.partitions import partition_key_problem
 from outreach_assets.automation import build_automation
-from outreach_assets.config import deployment_settings_from_env
+from outreach_assets.config import ClientSettings, ConfigError, deployment_settings_from_env
+from outreach_assets.config.client import CREDENTIALS
+from outreach_assets.config.declare import declared, missing_variables, parse
 from outreach_assets.resources import OutreachIOManager, outreach_resource_from_env
+from outreach_assets.resources.io_manager import data_dir_problem
+
+# Dagster CLI options whose value is a partition key, or a range ``first...last``.
+_PARTITION_OPTIONS = ("--partition", "--partition-range")
 
 
 def build_defs(
@@ -44,4 +52,82 @@ def build_defs(
     )
 
 
-defs = build_defs()
+def load_warnings(environ: Mapping[str, str], argv: Sequence[str] = ()) -> Iterator[str]:
+    """What would make a run fail, found when the code location loads, one line each.
+
+    None of these stops the load: ``dagster dev`` and ``dagster definitions validate`` must
+    work without credentials, and a run worker may see a data folder the code server does
+    not. Said now, they are the first line of a CLI command's output, ahead of Dagster's
+    tracebacks, and before a run spends any request: missing or malformed credentials
+    (which Dagster would otherwise report as a config error of the whole job), a data folder
+    that cannot be written, and a ``--partition`` or ``--partition-range`` in ``argv`` (the
+    command line of ``dagster asset materialize``, which loads the location in its own
+    process) that is not a partition.
+    """
+    missing = missing_variables(ClientSettings, environ, CREDENTIALS)
+    if missing:
+        verb, them = ("is", "it") if len(missing) == 1 else ("are", "them")
+        yield (
+            f"{', '.join(missing)} {verb} not set: runs that read Outreach fail until you "
+            f"export {them} with your Outreach app's credentials (Dagster commands also read "
+            "a .env file in the working directory)"
+        )
+    items = declared(ClientSettings)
+    for name in CREDENTIALS:
+        raw = environ.get(items[name].env) or ""
+        if raw.strip():
+            try:
+                parse(ClientSettings, name, raw)
+            except ConfigError as exc:
+                yield str(exc)
+    settings = deployment_settings_from_env(environ)
+    problem = data_dir_problem(settings.data_dir)
+    if problem is not None:
+        yield problem
+    partitions_def = partitions_def_for(settings)
+    for key in _requested_partition_keys(argv):
+        problem = partition_key_problem(partitions_def, key, settings.partition_cadence)
+        if problem is not None:
+            yield problem
+
+
+def _requested_partition_keys(argv: Sequence[str]) -> list[str]:
+    """The partition keys a ``--partition`` or ``--partition-range`` option of ``argv`` names."""
+    values = []
+    for i, arg in enumerate(argv):
+        option, equals, value = arg.partition("=")
+        if option in _PARTITION_OPTIONS:
+            if not equals:
+                value = argv[i + 1] if i + 1 < len(argv) else ""
+            values.append((option, value))
+    keys = []
+    for option, value in values:
+        parts = value.split("...") if option == "--partition-range" else [value]
+        keys += [part for part in parts if part]
+    return keys
+
+
+def _say(message: str) -> None:
+    """One line on stderr, flushed at once so that it comes before Dagster's own output."""
+    print(f"outreach_assets: {message}", file=sys.stderr, flush=True)
+
+
+def _load() -> dg.Definitions:
+    """The code location as Dagster loads it: a bad setting is said in one line first.
+
+    Dagster reports a failed load as a traceback of 50 to 80 lines that ends with the
+    ``ConfigError``; printing that one line first makes it the first thing a user reads in
+    the output of every ``dagster`` command (and of ``dagster dev``'s code server). The
+    error is still raised, so the load fails as before.
+    """
+    try:
+        loaded = build_defs()
+    except ConfigError as exc:
+        _say(f"error: {exc}")
+        raise
+    for warning in load_warnings(os.environ, sys.argv):
+        _say(f"warning: {warning}")
+    return loaded
+
+
+defs = _load()

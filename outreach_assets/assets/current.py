@@ -43,7 +43,7 @@ def build_current_asset(
         context: dg.AssetExecutionContext,
         io_manager: dg.ResourceParam[OutreachIOManager],
     ) -> dg.MaterializeResult:
-        store = io_manager.get_store()
+        store = io_manager.ready_store()
         latest = _latest_materialization_id(context.instance, source_key)
         previous = store.table_path(spec.key.path[-1])
         deleted = _tombstones(store, deletions_name)

@@ -114,6 +114,7 @@ def build_custom_fields_asset(translator: OutreachTranslator | None = None) -> d
         outreach: OutreachResource,
         io_manager: dg.ResourceParam[OutreachIOManager],
     ) -> dg.MaterializeResult:
+        io_manager.ready_store()  # before the request: the table is written after it
         records = outreach.get_client().get_collection(TYPES_PATH)
         table = custom_fields_table(records, datetime.now(UTC))
         labelled = pc.sum(pc.is_valid(table["label"])).as_py() or 0

@@ -210,7 +210,7 @@ def build_deletions_asset(
         outreach: OutreachResource,
         io_manager: dg.ResourceParam[OutreachIOManager],
     ) -> dg.MaterializeResult:
-        store = io_manager.get_store()
+        store = io_manager.ready_store()
         held = held_versions(store, stream.name, stream.cursor)
         client = outreach.get_client()
         with outreach_failures(context, f"{stream.name}: the id sweep"):

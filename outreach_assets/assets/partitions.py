@@ -42,3 +42,33 @@ def partitions_def_for(settings: DeploymentSettings) -> dg.TimeWindowPartitionsD
 def partitions_def_from_env(environ: Mapping[str, str]) -> dg.TimeWindowPartitionsDefinition:
     """Shorthand for tests and scripts: the partitions the environment describes."""
     return partitions_def_for(deployment_settings_from_env(environ))
+
+
+def partition_key_problem(
+    partitions_def: dg.TimeWindowPartitionsDefinition, key: str, cadence: str = "daily"
+) -> str | None:
+    """Why ``key`` is not a partition of ``partitions_def`` (of ``cadence``), in one line
+    naming the setting that decides the range; ``None`` when it is one.
+
+    Dagster refuses such a key itself, before any of the project's code runs, with a message
+    that names neither ``OUTREACH_START_DATE`` nor the valid range; this is the sentence the
+    code location prints ahead of it (``definitions``).
+    """
+    if partitions_def.has_partition_key(key):
+        return None
+    start_env, cadence_env = env("start_date"), env("partition_cadence")
+    start = partitions_def.start.strftime("%Y-%m-%d")
+    first, last = partitions_def.get_first_partition_key(), partitions_def.get_last_partition_key()
+    shown = f"the {cadence} partitions are {first} to {last}, from {start_env}={start}"
+    try:
+        when = partitions_def.start_time_for_partition_key(key)
+    except ValueError:  # not of the cadence's form (Dagster's has_partition_key does the same)
+        return f"partition {key!r} is not a date like {first}: {shown}"
+    if when < partitions_def.start:
+        return (
+            f"partition {key} lies before {start_env}={start}: {shown}; to sync it, set "
+            f"{start_env}={key} or earlier"
+        )
+    if last is not None and key > last:
+        return f"partition {key} lies after the last one, {last} (the open period): {shown}"
+    return f"partition {key} does not start a {cadence} period: {shown} ({cadence_env}={cadence})"

@@ -87,7 +87,7 @@ def build_stream_asset(
         io_manager: dg.ResourceParam[OutreachIOManager],
     ) -> dg.MaterializeResult:
         windows = run_windows(context, partitions_def)
-        store = io_manager.get_store()
+        store = io_manager.ready_store()  # before any request: see ready_store
         what = f"{stream.name}, partitions {windows[0].key}..{windows[-1].key}"
         started = time.process_time()
         with outreach_failures(context, what):

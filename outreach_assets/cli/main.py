@@ -5,14 +5,18 @@ Subcommands:
   demo           start the sandbox, sync every stream with the real client, show what landed
   auth url       print the authorize URL with every scope the catalog needs
   auth exchange  trade an authorization code for tokens and save them where runs find them
+  check          prove the settings, data folder, token store, credentials and scopes work
 
 A mistake the user can fix (a bad argument, a missing variable, a refused authorization
 code) prints one line, ``outreach-assets: error: <message>``, and exits with 2, as argparse
 does for its own errors; a traceback means a bug.
 
+``check`` reports its own failures as ``FAIL`` lines and exits with 1 instead: finding
+them is its purpose, not a mistake in how it was called.
+
 This module parses the command line, runs the small sandbox command and turns user errors
-into that line; the demo's and auth's work lives in ``cli.demo`` and ``cli.auth``, and what
-they share in ``cli.support``.
+into that line; the demo's, auth's and check's work lives in ``cli.demo``, ``cli.auth`` and
+``cli.check``, and what they share in ``cli.support``.
 """
 
 import argparse
@@ -22,6 +26,7 @@ from typing import TypeAlias
 
 from outreach_assets.catalog import STREAMS_BY_NAME, all_scopes
 from outreach_assets.cli.auth import cmd_auth_exchange, cmd_auth_url
+from outreach_assets.cli.check import cmd_check
 from outreach_assets.cli.demo import cmd_demo
 from outreach_assets.cli.support import PROG, CommandError, log, sandbox_config
 from outreach_assets.config import env
@@ -194,6 +199,21 @@ def _auth_parser(sub: SubParsers) -> None:
     ex.set_defaults(handler=cmd_auth_exchange)
 
 
+# --- check ---------------------------------------------------------------------------------
+
+
+def _check_parser(sub: SubParsers) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check the settings, data folder, token store, credentials and stream scopes",
+        description="Read the OUTREACH_* variables as the code location does and check, one "
+        "line each: every setting, the data folder, the token store, the credentials (a real "
+        "token request, whatever is cached) and one record of every selected stream (its "
+        "scope). Prints no secret; exits with 1 if any check failed.",
+    )
+    p.set_defaults(handler=cmd_check)
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -201,12 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Outreach.io into partitioned Parquet with Dagster: the bundled sandbox "
-        "server, a demo run on it, and the OAuth steps that give you a refresh token.",
+        "server, a demo run on it, the OAuth steps that give you a refresh token, and a check "
+        "that a setup is ready to run.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _sandbox_parser(sub)
     _demo_parser(sub)
     _auth_parser(sub)
+    _check_parser(sub)
     return parser
 
 

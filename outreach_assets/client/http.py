@@ -105,6 +105,11 @@ class OutreachClient:
     def token_store_location(self) -> str:
         return self._tokens.store_location
 
+    def mint_access_token(self) -> None:
+        """Ask the token endpoint for a new access token even if a valid one is cached, to
+        prove the credentials; see :meth:`TokenManager.mint_now`."""
+        self._tokens.mint_now()
+
     def close(self) -> None:
         if self._own_session:
             self._session.close()

@@ -69,6 +69,19 @@ class TokenManager:
             self._store.save(token)  # before use: a rotated refresh token must not be lost
             return token
 
+    def mint_now(self) -> None:
+        """Mint an access token although a usable one may exist, the way a refresh does.
+
+        A cached token proves nothing about the credentials (``outreach-assets check`` must
+        catch a wrong client secret), so this always asks the token endpoint; it takes the
+        same locks, starts from the same refresh token and saves before use, so a rotated
+        refresh token is kept for the next run exactly as after an ordinary refresh.
+        """
+        with self._lock, self._store.lock():
+            token = self._mint(self._store.load())
+            self._store.save(token)
+            self._current = token
+
     def refuse(self, access_token: str) -> None:
         """The API answered 401 to this token: never hand it out again."""
         with self._lock:

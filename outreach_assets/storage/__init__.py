@@ -6,7 +6,8 @@ local folder or any fsspec URL, composed of ``paths`` (file names and layout), `
 (row groups of bounded size), ``facts`` (what a finished file holds, read back),
 ``versions`` and ``current`` (the newest version of each id), ``schemas`` (comparison and
 conformance), ``partitions`` (a run's windows and results, plain data) and ``tombstones``
-(records Outreach deleted, left out of current states).
+(records Outreach deleted, left out of current states); ``folder`` (whether the data
+folder can take files, asked before any request).
 :func:`open_store` picks the store for a base path.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from outreach_assets.storage.atomic import INPROGRESS_SUFFIX, STALE_AFTER
 from outreach_assets.storage.buffered import COMPRESSION
+from outreach_assets.storage.folder import FolderState, check_data_dir
 from outreach_assets.storage.parquet import ParquetStore
 from outreach_assets.storage.partitions import PartitionResult, PartitionWindow
 from outreach_assets.storage.paths import EXTENSION, safe_key
@@ -33,11 +35,13 @@ __all__ = [
     "EXTENSION",
     "INPROGRESS_SUFFIX",
     "STALE_AFTER",
+    "FolderState",
     "ParquetStore",
     "PartitionResult",
     "PartitionWindow",
     "Store",
     "Tombstones",
+    "check_data_dir",
     "open_store",
     "safe_key",
     "schemas_match",

@@ -32,7 +32,15 @@ from outreach_assets_tests.support.clients import ROOT
 
 KEYS = OutreachTranslator()
 
-COMMANDS = [(), ("sandbox",), ("demo",), ("auth",), ("auth", "url"), ("auth", "exchange")]
+COMMANDS = [
+    (),
+    ("sandbox",),
+    ("demo",),
+    ("auth",),
+    ("auth", "url"),
+    ("auth", "exchange"),
+    ("check",),
+]
 # Variables the commands read or the demo sets; tests start without any of them.
 ENV_NAMES = [
     *(item.env for item in declared(ClientSettings).values()),

@@ -1,0 +1,71 @@
+"""Whether the data folder can take the files, asked before any API request is spent.
+
+A folder that cannot be written (read-only, under a file, under /proc) would otherwise fail
+with a raw ``OSError`` after the sweep, its requests and its quota already paid for.
+Remote bases (fsspec URLs) are left to their filesystem: probing one costs requests of its
+own and its permissions are not the local process's.
+"""
+
+import errno
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from outreach_assets.errors import ConfigError
+
+VARIABLE = "OUTREACH_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """A writable local data folder, and how much room it has."""
+
+    path: Path
+    created: bool
+    free_bytes: int
+
+
+def is_local(base: str) -> bool:
+    return "://" not in base or base.startswith("file://")
+
+
+def check_data_dir(base: str, *, create: bool = True) -> FolderState | None:
+    """Make sure ``base`` exists (creating it if ``create``) and a file can be written in it.
+
+    Returns ``None`` for a remote base. Raises ``ConfigError`` naming ``OUTREACH_DATA_DIR``,
+    the folder and what to do.
+    """
+    if not is_local(base):
+        return None
+    path = Path(base.removeprefix("file://")).expanduser()
+    existed = path.is_dir()
+    if not existed:
+        if path.exists():
+            raise ConfigError(
+                f"{VARIABLE}={base} is a file, not a folder: point {VARIABLE} at a folder"
+            )
+        if not create:
+            raise ConfigError(f"{VARIABLE}={base} does not exist: create it or set {VARIABLE}")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"{VARIABLE}={base} cannot be created ({_reason(exc)}): set {VARIABLE} to a "
+                "folder this process can write"
+            ) from exc
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".outreach-write-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"{VARIABLE}={base} is not writable ({_reason(exc)}): fix its permissions or set "
+            f"{VARIABLE} to a folder this process can write"
+        ) from exc
+    return FolderState(path, not existed, shutil.disk_usage(path).free)
+
+
+def _reason(exc: OSError) -> str:
+    code = errno.errorcode.get(exc.errno or 0, "")
+    text = exc.strerror or str(exc)
+    return f"{code}: {text}" if code else text
