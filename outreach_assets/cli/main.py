@@ -146,7 +146,8 @@ def _demo_parser(sub: SubParsers) -> None:
         description="Start a private sandbox, run the real outreach_sync_job over the last "
         "--days daily partitions in one run (production client, token store, quota, checks, "
         "current state), print what landed next to the sandbox's ground truth, and print "
-        "the command that opens the Dagster UI on the same data and run history.",
+        "the command that opens the Dagster UI on the same data and run history; with "
+        "--ui, serve that UI on the still running sandbox until Ctrl-C.",
     )
     p.add_argument("--data-dir", default="data/outreach", help="where the Parquet files land")
     p.add_argument("--dagster-home", default=".dagster_home", help="the local Dagster instance")
@@ -155,6 +156,14 @@ def _demo_parser(sub: SubParsers) -> None:
     )
     p.add_argument("--records", type=int, default=300, help="sandbox records per stream")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--ui",
+        action="store_true",
+        help="then keep the sandbox up and serve the Dagster UI on it (dagster dev) until "
+        "Ctrl-C, so Materialize, backfills, the sensor and the schedules work",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="the UI's address (with --ui)")
+    p.add_argument("--port", type=_port, default=3000, help="the UI's port (with --ui)")
     p.set_defaults(handler=cmd_demo)
 
 

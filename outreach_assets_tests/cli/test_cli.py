@@ -118,7 +118,7 @@ def _assert_opens_the_ui_on(command: str, home: Path, data: Path) -> None:
     program = words[len(assignments) :]
     assert env["DAGSTER_HOME"] == str(home)
     assert env["OUTREACH_DATA_DIR"] == str(data)
-    assert program[-3:] == ["dev", "-m", "outreach_assets.definitions"]
+    assert program[-3:] == ["dev", "-m", "outreach_assets"]  # workspace.yaml's location name
     assert Path(program[0]).exists()
     landed = sorted(p.stem for p in (data / "prospects").iterdir())
     partitions_def = (
