@@ -19,7 +19,7 @@ from outreach_assets.config import ClientSettings, ConfigError, deployment_setti
 from outreach_assets.config.client import CREDENTIALS
 from outreach_assets.config.declare import declared, missing_variables, parse
 from outreach_assets.resources import OutreachIOManager, outreach_resource_from_env
-from outreach_assets.resources.io_manager import data_dir_problem
+from outreach_assets.storage import check_data_dir
 
 # Dagster CLI options whose value is a partition key, or a range ``first...last``.
 _PARTITION_OPTIONS = ("--partition", "--partition-range")
@@ -81,9 +81,10 @@ def load_warnings(environ: Mapping[str, str], argv: Sequence[str] = ()) -> Itera
             except ConfigError as exc:
                 yield str(exc)
     settings = deployment_settings_from_env(environ)
-    problem = data_dir_problem(settings.data_dir)
-    if problem is not None:
-        yield problem
+    try:
+        check_data_dir(settings.data_dir, create=False)
+    except ConfigError as exc:
+        yield str(exc)
     partitions_def = partitions_def_for(settings)
     for key in _requested_partition_keys(argv):
         problem = partition_key_problem(partitions_def, key, settings.partition_cadence)

@@ -11,9 +11,7 @@ partitioned, ``<base_dir>/<name>/<name>.parquet`` when not.
 """
 
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -26,7 +24,6 @@ from outreach_assets.config import ConfigError, DeploymentSettings, env
 from outreach_assets.config.declare import from_environment_or_default
 from outreach_assets.convert import arrow_schema
 from outreach_assets.storage import Store, check_data_dir, open_store
-from outreach_assets.storage.folder import is_local
 
 _SHOWN_KEYS = 10  # missing partition keys named in a warning before "..."
 
@@ -35,49 +32,6 @@ def default_data_dir() -> str:
     """``$OUTREACH_DATA_DIR``, else ``data/outreach`` (relative to the working directory)."""
     value: str = from_environment_or_default(DeploymentSettings, "data_dir", os.environ)
     return value
-
-
-def data_dir_problem(base: str) -> str | None:
-    """Why a run could not write its files under ``base``, asked without leaving a trace.
-
-    For the code location's load, which must not create the folder (``dagster definitions
-    validate`` should change nothing): an existing folder gets a probe file, removed at
-    once; a missing one is judged by its nearest existing parent, which must be a folder a
-    sub-folder can be made in (probed with a temporary one). Remote bases are not probed.
-    """
-    if not is_local(base):
-        return None
-    path = Path(base.removeprefix("file://")).expanduser().absolute()
-    variable = env("data_dir")
-    try:
-        return _local_folder_problem(base, path, variable)
-    except OSError as exc:  # e.g. a parent that cannot even be looked into
-        return (
-            f"{variable}={base} cannot be checked ({exc.strerror or exc}): set {variable} to "
-            "a folder this process can write"
-        )
-
-
-def _local_folder_problem(base: str, path: Path, variable: str) -> str | None:
-    """``data_dir_problem`` for a local ``path``; lets the caller turn any OSError into a line."""
-    if path.exists():
-        try:
-            check_data_dir(base, create=False)
-        except ConfigError as exc:
-            return str(exc)
-        return None
-    parent = next(p for p in path.parents if p.exists())  # "/" always exists
-    if not parent.is_dir():
-        return f"{variable}={base} lies under the file {parent}: point {variable} at a folder"
-    try:
-        with tempfile.TemporaryDirectory(dir=parent, prefix=".outreach-write-probe-"):
-            pass
-    except OSError as exc:
-        return (
-            f"{variable}={base} cannot be created in {parent} ({exc.strerror or exc}): set "
-            f"{variable} to a folder this process can write"
-        )
-    return None
 
 
 def store_name(asset_key: dg.AssetKey) -> str:

@@ -33,36 +33,54 @@ def is_local(base: str) -> bool:
 def check_data_dir(base: str, *, create: bool = True) -> FolderState | None:
     """Make sure ``base`` exists (creating it if ``create``) and a file can be written in it.
 
-    Returns ``None`` for a remote base. Raises ``ConfigError`` naming ``OUTREACH_DATA_DIR``,
-    the folder and what to do.
+    With ``create`` False nothing is left behind, for the code location's load (``dagster
+    definitions validate`` must change nothing): a missing folder is judged by its nearest
+    existing parent, in which a temporary sub-folder is made and removed. Returns ``None``
+    for a remote base. Raises ``ConfigError`` naming ``OUTREACH_DATA_DIR``, the folder and
+    what to do.
     """
     if not is_local(base):
         return None
-    path = Path(base.removeprefix("file://")).expanduser()
+    path = Path(base.removeprefix("file://")).expanduser().absolute()
+    try:
+        return _check_local(base, path, create)
+    except OSError as exc:  # e.g. a parent that cannot even be looked into
+        raise _unwritable(base, "cannot be checked", exc) from exc
+
+
+def _check_local(base: str, path: Path, create: bool) -> FolderState:
     existed = path.is_dir()
     if not existed:
         if path.exists():
             raise ConfigError(
                 f"{VARIABLE}={base} is a file, not a folder: point {VARIABLE} at a folder"
             )
-        if not create:
-            raise ConfigError(f"{VARIABLE}={base} does not exist: create it or set {VARIABLE}")
+        parent = next(p for p in path.parents if p.exists())  # "/" always exists
+        if not parent.is_dir():
+            raise ConfigError(
+                f"{VARIABLE}={base} lies under the file {parent}: point {VARIABLE} at a folder"
+            )
         try:
+            if not create:
+                with tempfile.TemporaryDirectory(dir=parent, prefix=".outreach-write-probe-"):
+                    pass
+                return FolderState(path, False, shutil.disk_usage(parent).free)
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(
-                f"{VARIABLE}={base} cannot be created ({_reason(exc)}): set {VARIABLE} to a "
-                "folder this process can write"
-            ) from exc
+            raise _unwritable(base, f"cannot be created in {parent}", exc) from exc
     try:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".outreach-write-probe-"):
             pass
     except OSError as exc:
-        raise ConfigError(
-            f"{VARIABLE}={base} is not writable ({_reason(exc)}): fix its permissions or set "
-            f"{VARIABLE} to a folder this process can write"
-        ) from exc
+        raise _unwritable(base, "is not writable", exc) from exc
     return FolderState(path, not existed, shutil.disk_usage(path).free)
+
+
+def _unwritable(base: str, what: str, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"{VARIABLE}={base} {what} ({_reason(exc)}): fix its permissions or set {VARIABLE} "
+        "to a folder this process can write"
+    )
 
 
 def _reason(exc: OSError) -> str:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
 
 import pyarrow.parquet as pq
 import pytest
@@ -25,18 +24,18 @@ import yaml
 
 from outreach_assets.cli import main
 from outreach_assets.cli.demo import CODE_LOCATION, example_instance_yaml, ui_command
-from outreach_assets.sandbox import SandboxServer
-from outreach_assets_tests.end_to_end.test_ui import (
-    WORKSPACE_QUERY,
-    Webserver,
-    _assert_asset_graph,
-    _launch_partition,
-    _wait_for_run,
-    _wait_until_loaded,
-    _wait_until_no_run_is_active,
-)
 from outreach_assets_tests.support.clients import ROOT
 from outreach_assets_tests.support.dagster_dev import instance_config, python_problems
+from outreach_assets_tests.support.webserver import (
+    WORKSPACE_QUERY,
+    Webserver,
+    assert_asset_graph,
+    free_port,
+    launch_partition,
+    wait_for_run,
+    wait_until_loaded,
+    wait_until_no_run_is_active,
+)
 
 DAYS = 2
 RECORDS = 20
@@ -51,13 +50,6 @@ def _workspace_location() -> str:
     (entry,) = yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
     name: str = entry["python_module"]["location_name"]
     return name
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _demo_command() -> list[str]:
@@ -94,7 +86,7 @@ def _processes_mentioning(text: str) -> list[str]:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple["subprocess.Popen[bytes]", Path, int]]:
     """The demo with --ui in its own process group; killed, group and all, if the test fails."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "demo.log"
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
     command = [
@@ -149,31 +141,24 @@ def test_demo_ui_runs_a_partition_on_the_sandbox_and_ctrl_c_stops_everything(
     sandbox_url = _wait_for_line(proc, log, r"Sandbox at (http://\S+);")[1]
     _wait_for_line(proc, log, r"Dagster UI ready: open http://127\.0\.0\.1:\d+")
     # The demo's sandbox lives in the demo's process; the helpers only use the webserver.
-    server = Webserver(
-        proc,
-        f"http://127.0.0.1:{port}/graphql",
-        log,
-        cast(SandboxServer, None),
-        tmp_path / "data",
-        "",
-    )
-    _wait_until_loaded(server)
+    server = Webserver(proc, f"http://127.0.0.1:{port}", log, None, tmp_path / "data", "")
+    wait_until_loaded(server)
     entries = server.graphql(WORKSPACE_QUERY)["workspaceOrError"]["locationEntries"]
     assert [e["name"] for e in entries] == [_workspace_location()] == [CODE_LOCATION]
-    _assert_asset_graph(server)
+    assert_asset_graph(server)
 
     # The demo's own run wrote every day already: remove one so only the UI's run can
     # bring it back.
     day = (datetime.now(UTC).date() - timedelta(days=DAYS - 1)).isoformat()
     file = tmp_path / "data" / STREAM / f"{day}.parquet"
     file.unlink()
-    run = _wait_for_run(server, _launch_partition(server, STREAM, day))
+    run = wait_for_run(server, launch_partition(server, STREAM, day))
     assert {"key": "dagster/partition", "value": day} in run["tags"]
     truth = requests.get(f"{sandbox_url}/_sandbox/truth/{STREAM}", timeout=10).json()
     expected = sorted(int(i) for i, cursor in truth.items() if cursor.startswith(day))
     assert expected, "the sandbox should have records on the first day"
     assert sorted(pq.read_table(file).column("id").to_pylist()) == expected
-    _wait_until_no_run_is_active(server)
+    wait_until_no_run_is_active(server)
 
     # The scan that must come up empty afterwards sees them now: the demo, dagster dev, its
     # webserver, daemon and code server.

@@ -10,22 +10,16 @@ is skipped where they are missing.
 """
 
 import contextlib
-import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-import requests
 from selenium import webdriver
 from selenium.common.exceptions import (
     ElementClickInterceptedException,
@@ -44,8 +38,15 @@ from selenium.webdriver.support.ui import WebDriverWait
 from outreach_assets.catalog import STREAMS, get_stream
 from outreach_assets.catalog.descriptions import describe
 from outreach_assets.sandbox import SandboxServer
-from outreach_assets_tests.support.clients import ROOT
 from outreach_assets_tests.support.dagster_dev import dagster_environment
+from outreach_assets_tests.support.webserver import (
+    Webserver,
+    kill_group,
+    launch_partition,
+    start_dagster_dev,
+    wait_for_run,
+    wait_until_loaded,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -63,7 +64,6 @@ CHROMIUM_FLAGS = (
 )
 
 PREFIX = "outreach"  # OutreachTranslator's key prefix and group name
-LOCATION = "outreach_assets"  # workspace.yaml's location_name
 SELECTED = ("accounts", "prospects", "calls")  # OUTREACH_STREAMS: a small graph to render
 STREAM = "prospects"
 COLUMN = "addressCity"  # a prospects column whose description is the stream's own
@@ -71,7 +71,6 @@ DAYS = 3
 LOAD_TIMEOUT_S = 180.0
 RUN_TIMEOUT_S = 180.0
 PAGE_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 30.0
 POLL_S = 0.5
 SKIP_BUTTON = "//button[normalize-space()='Skip']"  # the community prompt's
 
@@ -80,62 +79,21 @@ pytestmark = pytest.mark.skipif(
     reason=f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)",
 )
 
-WORKSPACE_QUERY = """{ workspaceOrError { __typename
-  ... on Workspace { locationEntries { name loadStatus
-    locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
-
 ASSET_KEYS_QUERY = "{ assetNodes { assetKey { path } } }"
-
-LAUNCH_MUTATION = """mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) { __typename
-    ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
-
-RUN_QUERY = """query Run($runId: ID!) { runOrError(runId: $runId) { __typename
-  ... on Run { status } ... on PythonError { message } } }"""
 
 PARTITION_MATERIALIZED_QUERY = """query Landed($path: [String!]!, $partition: String!) {
   assetNodeOrError(assetKey: {path: $path}) { __typename
     ... on AssetNode { assetMaterializations(partitions: [$partition], limit: 1) { runId } } } }"""
 
 
-@dataclass
-class DagsterDev:
-    proc: "subprocess.Popen[bytes]"
-    base_url: str
-    log: Path
-    sandbox: SandboxServer
-    data_dir: Path
-    first_day: str
-
-    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
-        resp = requests.post(
-            f"{self.base_url}/graphql", json={"query": query, "variables": variables}, timeout=60
-        )
-        resp.raise_for_status()
-        body = resp.json()
-        assert not body.get("errors"), f"GraphQL errors: {body['errors']}"
-        data: dict[str, Any] = body["data"]
-        return data
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def dagster_dev(
     sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
-) -> Iterator[DagsterDev]:
+) -> Iterator[Webserver]:
     """``dagster dev`` on three streams, in its own process group, stopped at teardown.
 
-    Started the way ``test_ui.py``'s fixture starts it (working directory a temporary
-    folder, so no developer ``.env`` is read), with OUTREACH_STREAMS narrowed."""
+    Started as every UI test starts it (``support.webserver``), with OUTREACH_STREAMS
+    narrowed."""
     today = date.today()
     first = today - timedelta(days=DAYS)
     sb = sandbox_factory(
@@ -145,31 +103,11 @@ def dagster_dev(
         **dagster_environment(sb, tmp_path, first.isoformat()),
         "OUTREACH_STREAMS": ",".join(SELECTED),
     }
-    port = _free_port()
-    log = tmp_path / "dagster_dev.log"
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(ROOT / "workspace.yaml")]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*command, "-h", "127.0.0.1", "-p", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = DagsterDev(
-        proc, f"http://127.0.0.1:{port}", log, sb, tmp_path / "data", first.isoformat()
-    )
+    server = start_dagster_dev(sb, tmp_path, env, first.isoformat())
     try:
         yield server
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=STOP_TIMEOUT_S)
+        kill_group(server.proc, signal.SIGTERM)
 
 
 @pytest.fixture
@@ -192,53 +130,7 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _wait_until_loaded(server: DagsterDev) -> None:
-    deadline = time.monotonic() + LOAD_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert server.proc.poll() is None, f"dagster dev exited:\n{server.log_tail()}"
-        try:
-            entries = server.graphql(WORKSPACE_QUERY)["workspaceOrError"].get("locationEntries")
-        except requests.ConnectionError:
-            entries = None
-        for entry in entries or []:
-            error = entry["locationOrLoadError"] or {}
-            assert error.get("__typename") != "PythonError", f"{entry['name']}: {error['message']}"
-        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-            assert [e["name"] for e in entries] == [LOCATION]
-            return
-        time.sleep(POLL_S)
-    pytest.fail(f"the code location did not load in {LOAD_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
-
-
-def _launch_partition(server: DagsterDev, partition: str) -> str:
-    params = {
-        "selector": {
-            "repositoryLocationName": LOCATION,
-            "repositoryName": "__repository__",
-            "jobName": "outreach_sync_job",
-            "assetSelection": [{"path": [PREFIX, STREAM]}],
-        },
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
-    }
-    launched = server.graphql(LAUNCH_MUTATION, params=params)["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id: str = launched["run"]["runId"]
-    return run_id
-
-
-def _wait_for_run(server: DagsterDev, run_id: str) -> None:
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        run = server.graphql(RUN_QUERY, runId=run_id)["runOrError"]
-        assert run["__typename"] == "Run", run
-        if run["status"] == "SUCCESS":
-            return
-        assert run["status"] not in ("FAILURE", "CANCELED"), f"{run}\n{server.log_tail()}"
-        time.sleep(POLL_S)
-    pytest.fail(f"run {run_id} did not finish in {RUN_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
-
-
-def _wait_for_partition_run(server: DagsterDev, partition: str) -> None:
+def _wait_for_partition_run(server: Webserver, partition: str) -> None:
     """The run that materialized ``partition`` however it was launched, until it succeeds."""
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -247,7 +139,7 @@ def _wait_for_partition_run(server: DagsterDev, partition: str) -> None:
         )
         events = node["assetNodeOrError"]["assetMaterializations"]
         if events:
-            _wait_for_run(server, events[0]["runId"])
+            wait_for_run(server, events[0]["runId"], RUN_TIMEOUT_S)
             return
         time.sleep(POLL_S)
     pytest.fail(
@@ -255,9 +147,10 @@ def _wait_for_partition_run(server: DagsterDev, partition: str) -> None:
     )
 
 
-def _assert_partition_matches_sandbox(server: DagsterDev, day: str) -> int:
+def _assert_partition_matches_sandbox(server: Webserver, day: str) -> int:
     file = server.data_dir / STREAM / f"{day}.parquet"
     landed = sorted(pq.read_table(file).column("id").to_pylist())
+    assert server.sandbox is not None
     truth = server.sandbox.truth(STREAM)
     assert landed == sorted(i for i, cursor in truth.items() if cursor.startswith(day))
     assert landed, f"the sandbox should have {STREAM} on {day}"
@@ -334,7 +227,7 @@ def _open(driver: WebDriver, url: str, *expected: str) -> list[str]:
     return lines
 
 
-def _assert_lineage_shows_every_asset(server: DagsterDev, driver: WebDriver, shot: Path) -> None:
+def _assert_lineage_shows_every_asset(server: Webserver, driver: WebDriver, shot: Path) -> None:
     streams = [s for s in STREAMS if s.name in SELECTED]
     assert sorted(s.name for s in streams) == sorted(SELECTED)
     names = {"custom_fields"}
@@ -350,7 +243,7 @@ def _assert_lineage_shows_every_asset(server: DagsterDev, driver: WebDriver, sho
 
 
 def _assert_asset_page_shows_metadata(
-    server: DagsterDev, driver: WebDriver, day: str, rows: int, shot: Path
+    server: Webserver, driver: WebDriver, day: str, rows: int, shot: Path
 ) -> None:
     description = describe(get_stream(STREAM), COLUMN)
     _open(driver, f"{server.base_url}/assets/{PREFIX}/{STREAM}", "Columns", description)
@@ -362,7 +255,7 @@ def _assert_asset_page_shows_metadata(
     _screenshot(driver, shot.with_name("partition_page.png"))
 
 
-def _materialize_from_the_ui(server: DagsterDev, driver: WebDriver, day: str, shot: Path) -> None:
+def _materialize_from_the_ui(server: Webserver, driver: WebDriver, day: str, shot: Path) -> None:
     _open(driver, f"{server.base_url}/assets/{PREFIX}/{STREAM}", "Materialize…")
     _wait(driver, "a click on Materialize", lambda d: _click(_button(d, "Materialize")))
 
@@ -388,16 +281,16 @@ def _materialize_from_the_ui(server: DagsterDev, driver: WebDriver, day: str, sh
 
 
 def test_browser_shows_the_assets_their_metadata_and_materializes_a_partition(
-    dagster_dev: DagsterDev, browser: WebDriver, tmp_path: Path
+    dagster_dev: Webserver, browser: WebDriver, tmp_path: Path
 ) -> None:
-    _wait_until_loaded(dagster_dev)
+    wait_until_loaded(dagster_dev, LOAD_TIMEOUT_S)
 
     # 1. The lineage page names every asset the deployment defines.
     _assert_lineage_shows_every_asset(dagster_dev, browser, tmp_path / "asset_graph.png")
 
     # 2. One partition materialized over GraphQL; its page shows descriptions and row count.
     first = dagster_dev.first_day
-    _wait_for_run(dagster_dev, _launch_partition(dagster_dev, first))
+    wait_for_run(dagster_dev, launch_partition(dagster_dev, STREAM, first), RUN_TIMEOUT_S)
     rows = _assert_partition_matches_sandbox(dagster_dev, first)
     _assert_asset_page_shows_metadata(
         dagster_dev, browser, first, rows, tmp_path / "asset_page.png"
