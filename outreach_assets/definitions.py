@@ -1,5 +1,6 @@
 """The Dagster code location: every definition of the project, wired to its resources."""
 
+import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,6 +24,12 @@ from outreach_assets.storage import check_data_dir
 
 # Dagster CLI options whose value is a partition key, or a range ``first...last``.
 _PARTITION_OPTIONS = ("--partition", "--partition-range")
+# Run tags naming partition keys, given as ``dagster job execute --tags '{...}'``.
+_PARTITION_TAGS = (
+    "dagster/partition",
+    "dagster/asset_partition_range_start",
+    "dagster/asset_partition_range_end",
+)
 
 
 def build_defs(
@@ -60,9 +67,10 @@ def load_warnings(environ: Mapping[str, str], argv: Sequence[str] = ()) -> Itera
     not. Said now, they are the first line of a CLI command's output, ahead of Dagster's
     tracebacks, and before a run spends any request: missing or malformed credentials
     (which Dagster would otherwise report as a config error of the whole job), a data folder
-    that cannot be written, and a ``--partition`` or ``--partition-range`` in ``argv`` (the
-    command line of ``dagster asset materialize``, which loads the location in its own
-    process) that is not a partition.
+    that cannot be written, and a partition key in ``argv`` that is not a partition: the
+    ``--partition`` or ``--partition-range`` of ``dagster asset materialize``, or the
+    partition tags of ``dagster job execute --tags`` (both load the location in their own
+    process).
     """
     missing = missing_variables(ClientSettings, environ, CREDENTIALS)
     if missing:
@@ -93,19 +101,39 @@ def load_warnings(environ: Mapping[str, str], argv: Sequence[str] = ()) -> Itera
 
 
 def _requested_partition_keys(argv: Sequence[str]) -> list[str]:
-    """The partition keys a ``--partition`` or ``--partition-range`` option of ``argv`` names."""
-    values = []
+    """The partition keys that ``argv`` names: a ``--partition`` or ``--partition-range``
+    option (``dagster asset materialize``) or partition tags in a ``--tags`` JSON object
+    (``dagster job execute``)."""
+    keys = []
+    for option, value in _option_values(argv):
+        if option == "--partition-range":
+            keys += [part for part in value.split("...") if part]
+        elif option in _PARTITION_OPTIONS:
+            keys += [value] if value else []
+        else:
+            keys += _tagged_partition_keys(value)
+    return keys
+
+
+def _option_values(argv: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """``(option, value)`` of each partition option or ``--tags`` (``--opt v``, ``--opt=v``)."""
     for i, arg in enumerate(argv):
         option, equals, value = arg.partition("=")
-        if option in _PARTITION_OPTIONS:
+        if option in (*_PARTITION_OPTIONS, "--tags"):
             if not equals:
                 value = argv[i + 1] if i + 1 < len(argv) else ""
-            values.append((option, value))
-    keys = []
-    for option, value in values:
-        parts = value.split("...") if option == "--partition-range" else [value]
-        keys += [part for part in parts if part]
-    return keys
+            yield option, value
+
+
+def _tagged_partition_keys(tags_json: str) -> list[str]:
+    """The partition tags' values; anything that is not a JSON object is Dagster's to refuse."""
+    try:
+        tags = json.loads(tags_json)
+    except ValueError:
+        return []
+    if not isinstance(tags, dict):
+        return []
+    return [str(tags[tag]) for tag in _PARTITION_TAGS if tags.get(tag)]
 
 
 def _say(message: str) -> None:

@@ -54,6 +54,10 @@ class Report:
         self.failed += 1
         self.out(f"FAIL {what}: {' '.join(todo.split())}")
 
+    def info(self, what: str) -> None:
+        """A line that is not a check: what the checks are based on."""
+        self.out(f"     {what}")
+
     def skip(self, what: str, why: str) -> None:
         self.skipped += 1
         self.out(f"skip {what}: skipped ({why})")
@@ -65,9 +69,24 @@ class Report:
 
 def cmd_check(args: argparse.Namespace) -> int:
     report = Report()
-    run_checks(os.environ, report)
+    run_checks(environment_as_dagster_sees_it(Path.cwd(), report), report)
     print(report.summary())
     return 1 if report.failed else 0
+
+
+def environment_as_dagster_sees_it(folder: Path, report: Report) -> dict[str, str]:
+    """The process environment with ``folder/.env`` laid over it, as every ``dagster``
+    command started in ``folder`` reads it (a ``.env`` value wins over the shell's), so the
+    check judges the settings a run will have. Only the variables' names are printed."""
+    from dotenv import dotenv_values
+
+    path = folder / ".env"
+    if not path.is_file():
+        return dict(os.environ)
+    loaded = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    names = ", ".join(sorted(loaded)) or "no variables"
+    report.info(f"read {path} as Dagster does ({names})")
+    return {**os.environ, **loaded}
 
 
 def run_checks(environ: Mapping[str, str], report: Report) -> None:

@@ -83,8 +83,13 @@ def sandbox_env(
 def _materialize(env: Mapping[str, str], partition: str | None = None) -> Done:
     """``dagster asset materialize`` of one stream's partition, from the repository root."""
     args = ["asset", "materialize", "-m", "outreach_assets", "--select", "outreach/calls"]
+    return _dagster(env, *args, "--partition", partition or _today())
+
+
+def _dagster(env: Mapping[str, str], *args: str) -> Done:
+    """A ``dagster`` command from the repository root."""
     done = subprocess.run(
-        [sys.executable, "-m", "dagster", *args, "--partition", partition or _today()],
+        [sys.executable, "-m", "dagster", *args],
         cwd=ROOT,
         env=dict(env),
         stdout=subprocess.PIPE,
@@ -158,6 +163,18 @@ def test_a_partition_before_the_start_date_names_the_setting_and_the_range(
         f"{_first_day()} to {_today()}",
         "set OUTREACH_START_DATE=1999-01-01 or earlier",
     )
+
+
+def test_a_partition_tag_before_the_start_date_names_the_setting(
+    sandbox_env: tuple[SandboxServer, dict[str, str]],
+) -> None:
+    """``dagster job execute`` names its partitions in run tags, a range's first one here."""
+    sb, env = sandbox_env
+    tags = '{"dagster/asset_partition_range_start": "1999-01-01", '
+    tags += f'"dagster/asset_partition_range_end": "{_today()}"}}'
+    done = _dagster(env, "job", "execute", "-m", "outreach_assets", "-j", "outreach_sync_job",
+                    "--tags", tags)  # fmt: skip
+    _assert_refused(sb, done, "1999-01-01", f"OUTREACH_START_DATE={_first_day()}", "or earlier")
 
 
 @pytest.mark.parametrize("where", ["under a file", "under /proc"])
