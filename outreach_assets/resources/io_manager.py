@@ -55,7 +55,9 @@ class OutreachIOManager(dg.ConfigurableIOManager):
         description=(
             "fsspec options for base_dir's filesystem (region, endpoint_url, ...). Prefer "
             "the filesystem's own credential chain (environment, instance role) over keys "
-            "here: resource config is shown in the Dagster UI."
+            "here: resource config is shown in the Dagster UI. A non-AWS S3 endpoint can "
+            "also come from AWS_ENDPOINT_URL. Object stores are opened with "
+            "use_listings_cache=False unless set here, so other processes' files are seen."
         ),
     )
 

@@ -7,7 +7,8 @@ local folder or any fsspec URL, composed of ``paths`` (file names and layout), `
 ``versions`` and ``current`` (the newest version of each id), ``schemas`` (comparison and
 conformance), ``partitions`` (a run's windows and results, plain data) and ``tombstones``
 (records Outreach deleted, left out of current states); ``folder`` (whether the data
-folder can take files, asked before any request).
+folder can take files, asked before any request); ``objects`` (what object stores need:
+fresh listings, uploads in bounded memory, cleanup of killed uploads).
 :func:`open_store` picks the store for a base path.
 """
 

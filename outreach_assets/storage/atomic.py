@@ -5,11 +5,12 @@ pyarrow/DuckDB dataset scans), then committed:
 
 * locally, the temporary file sits next to its target, on the same filesystem, so the
   commit is an ``os.replace``;
-* on object stores, it sits in a local staging folder, and the commit is one upload, which
+* on object stores, it sits in a local staging folder, and the commit is one upload
+  (:func:`~outreach_assets.storage.objects.upload`: multipart in bounded memory), which
   appears whole or not at all.
 
-A killed process leaves its temporary files behind; the next write of the same target
-removes those untouched for :data:`STALE_AFTER`.
+A killed process leaves its temporary files behind, and on S3 an incomplete multipart
+upload; the next write of the same target removes those untouched for :data:`STALE_AFTER`.
 """
 
 import contextlib
@@ -23,6 +24,7 @@ from typing import Final
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from outreach_assets.storage.objects import abort_stale_uploads, upload
 from outreach_assets.storage.paths import parent
 
 INPROGRESS_SUFFIX: Final = ".inprogress"
@@ -40,6 +42,7 @@ class AtomicFiles:
     def __init__(self, fs: fsspec.AbstractFileSystem) -> None:
         self._fs = fs
         self.local = isinstance(fs, LocalFileSystem)
+        self._swept: set[str] = set()  # remote folders whose stale uploads were aborted
 
     def new_temp(self, target: str) -> str:
         """A hidden local temporary file for ``target``, created empty and exclusively.
@@ -62,11 +65,16 @@ class AtomicFiles:
             os.replace(tmp, target)
         else:
             self._fs.makedirs(parent(target), exist_ok=True)
-            self._fs.put_file(tmp, target)
+            upload(self._fs, tmp, target, os.path.getsize(tmp))
             remove_quietly(tmp)
 
     def remove_stale(self, target: str) -> None:
-        """Delete temporary files of ``target`` left behind by a killed process."""
+        """Delete temporary files of ``target`` left behind by a killed process, and on S3
+        abort its folder's abandoned uploads (once per folder and store)."""
+        folder = parent(target)
+        if not self.local and folder not in self._swept:
+            abort_stale_uploads(self._fs, folder, STALE_AFTER)
+            self._swept.add(folder)
         directory, prefix = self._temp_location(target)
         try:
             entries = os.listdir(directory)

@@ -16,12 +16,16 @@ Guarantees, and the module that keeps each:
   :mod:`~outreach_assets.storage.writer`): rows go to hidden temporary files first (a
   leading ``.`` hides them from pyarrow/DuckDB dataset scans), locally in the target
   directory so that the commit is an ``os.replace``, or in a local staging folder for
-  object stores, where the commit is one upload that appears whole or not at all. Nothing
+  object stores, where the commit is one upload that appears whole or not at all (a
+  multipart upload in bounded memory, :mod:`~outreach_assets.storage.objects`). Nothing
   is committed until the input is exhausted and every partition is finalized; on any error
   every temporary file is removed, previous good files stay, and the error propagates.
   (The commit of a run's several files is a sequence of atomic replaces, not one
   transaction.) Temporary files of a killed process are removed by the next write of the
-  same file once untouched for ``STALE_AFTER``.
+  same file once untouched for ``STALE_AFTER``, and so are a killed S3 upload's parts.
+* Fresh listings on object stores (:mod:`~outreach_assets.storage.objects`): their
+  filesystems are opened with listings caching off, so files another process wrote are
+  seen, and a file rewritten elsewhere is not read with its old size.
 * Bounded memory (:mod:`~outreach_assets.storage.writer`,
   :mod:`~outreach_assets.storage.buffered`): a few pages per partition are buffered, then
   written as a row group; deduplication and the current-state view
@@ -44,6 +48,7 @@ import pyarrow.parquet as pq
 from outreach_assets.storage import current, writer
 from outreach_assets.storage.atomic import AtomicFiles
 from outreach_assets.storage.buffered import DEFAULT_ROW_GROUP_ROWS, write_file
+from outreach_assets.storage.objects import filesystem_options
 from outreach_assets.storage.partitions import PartitionResult, PartitionWindow
 from outreach_assets.storage.paths import Layout, partition_key, strip_trailing_slash
 from outreach_assets.storage.schemas import require_columns
@@ -55,7 +60,7 @@ class ParquetStore:
 
     def __init__(self, base: str, storage_options: Mapping[str, Any] | None = None) -> None:
         self.base = strip_trailing_slash(base)
-        fs, root = fsspec.core.url_to_fs(base, **dict(storage_options or {}))
+        fs, root = fsspec.core.url_to_fs(base, **filesystem_options(base, storage_options))
         self._fs: fsspec.AbstractFileSystem = fs
         self._layout = Layout(self.base, fs, root)
         self._files = AtomicFiles(fs)
