@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from outreach_assets.sandbox import SandboxConfig, SandboxServer
+from outreach_assets_tests.support.postgres import PostgresServer, PostgresUnavailable
 
 # Small enough that a whole stream is a few pages, big enough for ties and null relationships.
 SMALL_RECORDS = 40
@@ -31,3 +32,16 @@ def sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
 def sandbox(sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
     """A started sandbox with default behaviour and small streams."""
     return sandbox_factory()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1 for the whole session (trust auth, user
+    ``postgres``); ``.create_database()`` gives a test its own empty database's URL.
+    Skips, saying how to install it, where the server binaries are missing."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    with server:
+        yield server

@@ -4,7 +4,8 @@ Modules: ``http`` (``OutreachClient``: one scan, page by page), ``scan`` (a scan
 progress lines and stop), ``bodies`` (reading and validating bodies, error summaries),
 ``page`` (what a scan yields, and the protocols a caller's page form implements),
 ``pagination`` (URLs), ``oauth`` (token endpoint, authorize URL, code exchange),
-``token_store`` (tokens shared between processes), ``tokens`` (the lazy token manager),
+``token_store`` (tokens shared between processes, in a file), ``pg_token_store`` (in
+PostgreSQL), ``stores`` (which one a setting names), ``tokens`` (the lazy token manager),
 ``quota`` (rate-limit headers and the limiter), ``retry`` (backoff), ``prefetch`` (pages
 fetched ahead in threads), ``slices`` (long scans split into concurrent time slices),
 ``log`` (the logger interface and redaction). Settings live in ``outreach_assets.config``,
@@ -17,6 +18,7 @@ from outreach_assets.client.oauth import TokenResponse, authorize_url, exchange_
 from outreach_assets.client.page import DecodedPage, Page, PageDecoder, PageRows
 from outreach_assets.client.quota import RateLimitInfo, parse_rate_limit_headers
 from outreach_assets.client.scan import ClientStats
+from outreach_assets.client.stores import open_token_store
 from outreach_assets.client.token_store import (
     FileTokenStore,
     StoredToken,
@@ -40,5 +42,6 @@ __all__ = [
     "authorize_url",
     "default_store_path",
     "exchange_code",
+    "open_token_store",
     "parse_rate_limit_headers",
 ]

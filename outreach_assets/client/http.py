@@ -53,7 +53,8 @@ from outreach_assets.client.quota import (
 )
 from outreach_assets.client.retry import TRANSPORT_ERRORS, backoff_delay, describe_transport_error
 from outreach_assets.client.scan import ClientStats, Scan
-from outreach_assets.client.token_store import FileTokenStore, TokenStore, default_store_path
+from outreach_assets.client.stores import open_quota_ledger, open_token_store
+from outreach_assets.client.token_store import TokenStore
 from outreach_assets.client.tokens import TokenManager
 from outreach_assets.config import ClientSettings, validate
 from outreach_assets.config.client import MAX_PAGE_SIZE
@@ -79,12 +80,17 @@ class OutreachClient:
         self._log = logger or default_logger()
         self._own_session = session is None
         self._session = session or requests.Session()
-        store = token_store or FileTokenStore(
-            settings.token_store_path or default_store_path(settings.token_url, settings.client_id)
+        store = token_store or open_token_store(
+            settings.token_store_path, settings.token_url, settings.client_id
         )
         endpoint = TokenEndpoint(settings, self._session, self._log, store.location)
         self._tokens = TokenManager(settings, endpoint, store, self._log, self._count_mint)
-        self._limiter = QuotaLimiter(settings.quota_limit, settings.rate_limit_backoff_s)
+        self._limiter = QuotaLimiter(
+            settings.quota_limit,
+            settings.rate_limit_backoff_s,
+            ledger=open_quota_ledger(store, settings.api_base_url),
+            lease_s=2 * settings.request_timeout_s + 60,  # a request's connect and read
+        )
         self._stats = ClientStats()
         self._stats_lock = threading.Lock()
 
@@ -111,6 +117,7 @@ class OutreachClient:
         self._tokens.mint_now()
 
     def close(self) -> None:
+        self._limiter.close()
         if self._own_session:
             self._session.close()
 

@@ -6,16 +6,25 @@ shape before (``Remaining`` grew a second value, ``Reset`` may be an epoch or a 
 429 may carry neither), which crashed other connectors; here anything unreadable simply
 means "no information". The limiter is shared by every thread of a client, because pages of
 several streams may be fetched at once and each in-flight request spends quota before its
-response tells us so.
+response tells us so; and it can share its view with other processes through a ledger
+(``quota_ledger``).
 """
 
+import contextlib
 import math
+import os
+import socket
 import threading
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from outreach_assets.timestamps import format_epoch, parse_http_date
+
+if TYPE_CHECKING:
+    from outreach_assets.client.quota_ledger import QuotaLedger
 
 EPOCH_THRESHOLD = 1e9  # a Reset value above this is a Unix time, below it a delay in seconds
 RESET_MARGIN_S = 1.0  # wake a little after the reset: clocks and header rounding differ
@@ -100,89 +109,182 @@ class QuotaWait:
     reason: str
 
 
+class MemoryQuotaLedger:
+    """The ledger of a limiter that shares its view with no other process."""
+
+    location = "this process"
+
+    def __init__(self) -> None:
+        self._state: dict[str, object] = {}
+
+    @contextlib.contextmanager
+    def transact(self) -> Iterator[dict[str, object]]:
+        yield self._state  # the limiter's own lock makes it exclusive
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class _Window:
+    """The ledger's state as the limiter reads and writes it."""
+
+    limit: int | None
+    used: int | None
+    reset_at: float | None
+    paused_until: float  # set by a 429, so every thread and process holds back
+    holders: dict[str, list[float]]  # holder -> [requests in flight, lease expiry]
+
+    @classmethod
+    def load(cls, raw: dict[str, object], now: float) -> "_Window":
+        def number(name: str) -> float | None:
+            value = raw.get(name)
+            return float(value) if isinstance(value, int | float) else None
+
+        limit, used = number("limit"), number("used")
+        holders = raw.get("holders")
+        live = {}
+        for holder, lease in holders.items() if isinstance(holders, dict) else ():
+            with contextlib.suppress(TypeError, ValueError):  # a damaged entry is dropped
+                count, expires_at = (float(x) for x in lease)
+                if count > 0 and expires_at > now:
+                    live[str(holder)] = [count, expires_at]
+        return cls(
+            limit=None if limit is None else int(limit),
+            used=None if used is None else int(used),
+            reset_at=number("reset_at"),
+            paused_until=number("paused_until") or 0.0,
+            holders=live,
+        )
+
+    def save(self, raw: dict[str, object]) -> None:
+        raw.clear()
+        raw.update(
+            limit=self.limit,
+            used=self.used,
+            reset_at=self.reset_at,
+            paused_until=self.paused_until,
+            holders=self.holders,
+        )
+
+    @property
+    def in_flight(self) -> int:
+        return int(sum(count for count, _ in self.holders.values()))
+
+
 class QuotaLimiter:
     """Keeps ``used + in_flight`` within ``quota_limit * limit`` for the current window.
 
-    ``used`` comes from the newest response's headers. When the window's reset time has
-    passed, or after waiting on a window whose reset time is unknown, ``used`` is forgotten
-    until the next response tells us again.
+    ``used`` comes from the newest response's headers; ``in_flight`` counts the requests
+    sent and not yet answered. Both live in a ledger: this process's memory by default, or
+    one shared by every process spending the same user's quota (``quota_ledger``), where
+    ``in_flight`` counts theirs too. When the window's reset time has passed, or after
+    waiting on a window whose reset time is unknown, ``used`` is forgotten until the next
+    response tells us again.
     """
 
-    def __init__(self, quota_limit: float, unknown_reset_wait_s: float) -> None:
+    def __init__(
+        self,
+        quota_limit: float,
+        unknown_reset_wait_s: float,
+        ledger: "QuotaLedger | None" = None,
+        lease_s: float = 600.0,
+    ) -> None:
         self._quota_limit = quota_limit
         self._unknown_reset_wait_s = unknown_reset_wait_s
+        self._ledger: QuotaLedger = ledger or MemoryQuotaLedger()
+        self._lease_s = lease_s  # longer than any request: a dead process's count expires
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._lock = threading.Lock()
-        self._limit: int | None = None
-        self._used: int | None = None
-        self._reset_at: float | None = None
-        self._in_flight = 0
-        self._paused_until = 0.0  # set by a 429, so every thread holds back, not just one
+        self._own_in_flight = 0
+
+    @property
+    def ledger_location(self) -> str:
+        return self._ledger.location
+
+    def close(self) -> None:
+        with self._lock:
+            self._ledger.close()
+
+    @contextlib.contextmanager
+    def _window(self, now: float) -> Iterator[_Window]:
+        with self._lock, self._ledger.transact() as raw:
+            window = _Window.load(raw, now)
+            yield window
+            if self._own_in_flight:
+                window.holders[self._holder] = [self._own_in_flight, now + self._lease_s]
+            else:
+                window.holders.pop(self._holder, None)
+            window.save(raw)
 
     def try_acquire(self) -> QuotaWait | None:
         """Reserve one request (returns ``None``) or say how long to wait first."""
-        with self._lock:
-            now = time.time()
-            if now < self._paused_until:
-                seconds = self._paused_until - now
-                until = format_epoch(self._paused_until)
+        now = time.time()
+        with self._window(now) as window:
+            if now < window.paused_until:
+                seconds = window.paused_until - now
+                until = format_epoch(window.paused_until)
                 return QuotaWait(seconds, f"paused after an HTTP 429 until {until}")
-            if self._reset_at is not None and now >= self._reset_at:
-                self._used, self._reset_at = None, None
-            wait = self._needed_wait(now)
+            if window.reset_at is not None and now >= window.reset_at:
+                window.used, window.reset_at = None, None
+            wait = self._needed_wait(window, now)
             if wait is None:
-                self._in_flight += 1
+                self._own_in_flight += 1
             return wait
 
-    def _needed_wait(self, now: float) -> QuotaWait | None:
-        if self._limit is None or self._used is None:
+    def _needed_wait(self, window: _Window, now: float) -> QuotaWait | None:
+        if window.limit is None or window.used is None:
             return None
-        allowed = self._quota_limit * self._limit
-        if self._used + self._in_flight + 1 <= allowed:
+        allowed = self._quota_limit * window.limit
+        in_flight = window.in_flight - int(window.holders.get(self._holder, [0, 0])[0])
+        in_flight += self._own_in_flight
+        if window.used + in_flight + 1 <= allowed:
             return None
         prefix = (
-            f"quota_limit={self._quota_limit:g} of {self._limit}/window reached "
-            f"({self._used} used, {self._in_flight} in flight)"
+            f"quota_limit={self._quota_limit:g} of {window.limit}/window reached "
+            f"({window.used} used, {in_flight} in flight)"
         )
-        if self._reset_at is None:
+        if window.reset_at is None:
             # Nobody said when the window ends: wait, then forget `used` and probe with one
             # request. Recording the end here makes every thread wait, not just this one.
-            self._reset_at = now + self._unknown_reset_wait_s
+            window.reset_at = now + self._unknown_reset_wait_s
             seconds = self._unknown_reset_wait_s
             return QuotaWait(seconds, f"{prefix}; no reset time given, waiting {seconds:.1f} s")
-        seconds = self._reset_at - now
+        seconds = window.reset_at - now
         return QuotaWait(
             seconds,
-            f"{prefix}; waiting {seconds:.1f} s until reset at {format_epoch(self._reset_at)}",
+            f"{prefix}; waiting {seconds:.1f} s until reset at {format_epoch(window.reset_at)}",
         )
 
     def pause_until(self, epoch: float) -> None:
         """Hold every new request back until ``epoch`` (the API answered 429)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, epoch)
+        with self._window(time.time()) as window:
+            window.paused_until = max(window.paused_until, epoch)
 
     def release(self, info: RateLimitInfo | None) -> None:
         """The reserved request finished (``info`` is ``None`` if it got no response)."""
-        with self._lock:
-            self._in_flight = max(0, self._in_flight - 1)
+        with self._window(time.time()) as window:
+            self._own_in_flight = max(0, self._own_in_flight - 1)
             if info is not None:
-                self._observe(info)
+                _observe(window, info)
 
-    def _observe(self, info: RateLimitInfo) -> None:
-        if info.limit is not None:
-            self._limit = info.limit
-        used = info.used
-        if used is None:
-            return
-        new_window = (
-            info.reset_at is not None
-            and self._reset_at is not None
-            and info.reset_at > self._reset_at  # stored with the margin: tolerates rounding
-        )
-        if self._used is None or new_window:
-            self._used = used
-        else:
-            # Responses of concurrent requests can arrive out of order; within one window
-            # the count only grows.
-            self._used = max(self._used, used)
-        if info.reset_at is not None:
-            self._reset_at = info.reset_at + RESET_MARGIN_S
+
+def _observe(window: _Window, info: RateLimitInfo) -> None:
+    if info.limit is not None:
+        window.limit = info.limit
+    used = info.used
+    if used is None:
+        return
+    new_window = (
+        info.reset_at is not None
+        and window.reset_at is not None
+        and info.reset_at > window.reset_at  # stored with the margin: tolerates rounding
+    )
+    if window.used is None or new_window:
+        window.used = used
+    else:
+        # Responses of concurrent requests can arrive out of order; within one window
+        # the count only grows.
+        window.used = max(window.used, used)
+    if info.reset_at is not None:
+        window.reset_at = info.reset_at + RESET_MARGIN_S

@@ -10,9 +10,11 @@ never starts from a dead refresh token.
 The default :class:`FileTokenStore` is a JSON file (mode 0600) guarded by a lock file. It
 works for every process on one machine. On several machines either put the file on a
 shared filesystem whose locks work across hosts (``OUTREACH_TOKEN_STORE=/shared/path.json``;
-NFS needs working ``flock``/lockd), or implement :class:`TokenStore` over a shared service
-(a database row with ``SELECT ... FOR UPDATE``, Redis with a lock, a secrets manager) and
-pass it to the client.
+NFS needs working ``flock``/lockd), or keep the tokens in PostgreSQL
+(``OUTREACH_TOKEN_STORE=postgresql://user@host:port/db``, :mod:`.pg_token_store`), or
+implement :class:`TokenStore` over another shared service (Redis with a lock, a secrets
+manager) and pass it to the client. :func:`.stores.open_token_store` picks the store from
+the setting.
 """
 
 import contextlib
@@ -101,13 +103,16 @@ class TokenStore(Protocol):
     def lock(self) -> AbstractContextManager[None]: ...
 
 
-def default_store_path(token_url: str, client_id: str) -> Path:
+def default_store_path(token_url: str, client_id: str, org: str = "") -> Path:
     """``$DAGSTER_HOME/outreach_assets/tokens/<hash>.json``, else under ``~/.outreach_assets``.
 
     The name derives from the token URL and client id (never from a secret), so every
-    process using the same Outreach app on this machine finds the same file.
+    process using the same Outreach app on this machine finds the same file. A non-empty
+    ``org`` (one app authorized by several Outreach orgs) is part of the hash; an empty one
+    leaves the name as it always was, so existing single-org stores are still found.
     """
-    digest = hashlib.sha256(f"{token_url}\n{client_id}".encode()).hexdigest()[:16]
+    key = f"{token_url}\n{client_id}" + (f"\n{org}" if org else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     dagster_home = os.environ.get("DAGSTER_HOME")
     if dagster_home:
         root = Path(dagster_home) / "outreach_assets"

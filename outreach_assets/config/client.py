@@ -101,9 +101,10 @@ class ClientSettings:
     token_store_path: str | None = setting(
         env="OUTREACH_TOKEN_STORE",
         default=None,
-        rule=rules.OPTIONAL_PATH,
+        rule=rules.TOKEN_STORE,
         shown_default="under `$DAGSTER_HOME`, else `~/.outreach_assets`",
-        help='The JSON file where processes share tokens (see "The token store").',
+        help="The JSON file where processes share tokens, or a PostgreSQL database for "
+        'processes on several machines (see "The token store").',
     )
     request_timeout_s: float = setting(
         env="OUTREACH_REQUEST_TIMEOUT_S",

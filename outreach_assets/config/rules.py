@@ -79,6 +79,12 @@ HEADER_TEXT = Rule(
 )
 HTTP_URL = Rule(_is_http_url, "an absolute http(s) URL registered with your Outreach app")
 OPTIONAL_PATH = Rule(lambda v: v is None or _is_clean_text(v), "unset or a file path")
+# Any URL passes here: the store that opens it checks the scheme, and says what is wrong
+# with the password masked (a rejected value is quoted in the message).
+TOKEN_STORE = Rule(
+    lambda v: v is None or _is_clean_text(v) or (isinstance(v, str) and "://" in v),
+    "unset, a file path, or a postgresql://user@host:port/db URL",
+)
 
 
 def base_url(example: str) -> Rule:

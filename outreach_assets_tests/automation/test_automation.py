@@ -400,7 +400,9 @@ def test_change_sensor_stops_at_an_exhausted_quota_and_skips_a_failing_stream(
     probed = {s.name for s in INCREMENTAL} - set(not_probed)
     assert probed <= set(json.loads(result.cursor or "{}"))
     # once the window has room again, the next tick probes the rest
-    sb.configure(rate_limit=10_000)
+    sb.configure(rate_limit=10_000, rate_window_s=0.001)  # the hour is over, for the sandbox
+    (ledger,) = tmp_path.rglob("*.quota.json")  # and for the quota ledger every client reads
+    ledger.unlink()
     sb.reset_stats()
     later = sensor.tick(result.cursor)
     assert "not probed" not in (later.skip_message or "")
