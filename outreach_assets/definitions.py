@@ -19,7 +19,8 @@ from outreach_assets.automation import build_automation
 from outreach_assets.config import ClientSettings, ConfigError, deployment_settings_from_env
 from outreach_assets.config.client import CREDENTIALS
 from outreach_assets.config.declare import declared, missing_variables, parse
-from outreach_assets.resources import OutreachIOManager, outreach_resource_from_env
+from outreach_assets.config.orgs import OrgEnvironment, environments
+from outreach_assets.resources import OutreachIOManager, outreach_resource_for
 from outreach_assets.storage import check_data_dir
 
 # Dagster CLI options whose value is a partition key, or a range ``first...last``.
@@ -40,10 +41,32 @@ def build_defs(
     Credentials stay ``dg.EnvVar`` references resolved at launch; the partition start,
     cadence, data folder, kept columns and automation settings shape the definitions, so
     they are read now. ``translator`` names the assets (see ``assets.translator``).
+
+    With ``OUTREACH_ORGS``, each org gets the same definitions from its own view of the
+    environment (``config.orgs``) and the translator's copy for it (``for_org``): its own
+    keys, names, pool, resource keys, data folder and token store. One code location keeps
+    them in one UI and one daemon; the resource keys keep their runs apart.
     """
     env = os.environ if environ is None else environ
-    settings = deployment_settings_from_env(env)
     translator = translator or OutreachTranslator()
+    views = environments(env)
+    if len(views) == 1 and not views[0].org:
+        return _defs_of(views[0], translator)
+    return dg.Definitions.merge(*(_defs_of(v, translator.for_org(v.org)) for v in views))
+
+
+def _defs_of(view: OrgEnvironment, translator: OutreachTranslator) -> dg.Definitions:
+    """One org's definitions; a bad setting is said naming the org and the variable it read."""
+    try:
+        return _org_defs(view, translator)
+    except ConfigError as exc:
+        raise ConfigError(view.say(str(exc))) from None
+
+
+def _org_defs(view: OrgEnvironment, translator: OutreachTranslator) -> dg.Definitions:
+    """The definitions of one view of the environment (the only one without OUTREACH_ORGS)."""
+    settings = deployment_settings_from_env(view)
+    outreach = outreach_resource_for(view)
     partitions_def = partitions_def_for(settings)
     schedules, sensors = build_automation(partitions_def, settings, translator)
     return dg.Definitions(
@@ -53,8 +76,8 @@ def build_defs(
         schedules=schedules,
         sensors=sensors,
         resources={
-            "outreach": outreach_resource_from_env(env),
-            "io_manager": OutreachIOManager(base_dir=settings.data_dir),
+            translator.resource_key: outreach,
+            translator.io_manager_key: OutreachIOManager(base_dir=settings.data_dir),
         },
     )
 
@@ -70,8 +93,14 @@ def load_warnings(environ: Mapping[str, str], argv: Sequence[str] = ()) -> Itera
     that cannot be written, and a partition key in ``argv`` that is not a partition: the
     ``--partition`` or ``--partition-range`` of ``dagster asset materialize``, or the
     partition tags of ``dagster job execute --tags`` (both load the location in their own
-    process).
+    process). With ``OUTREACH_ORGS``, each org's, naming the org and its variables.
     """
+    for view in environments(environ):
+        yield from (view.say(warning) for warning in _view_warnings(view, argv))
+
+
+def _view_warnings(environ: Mapping[str, str], argv: Sequence[str]) -> Iterator[str]:
+    """:func:`load_warnings` of one org's view of the environment."""
     missing = missing_variables(ClientSettings, environ, CREDENTIALS)
     if missing:
         verb, them = ("is", "it") if len(missing) == 1 else ("are", "them")

@@ -4,7 +4,8 @@
 it for other names). ``partitions``: the shared time-window partitions. ``sweep``: one API
 sweep over a run's windows, routed per partition. ``stream`` and ``current``: the two asset
 builders; ``checks`` and ``metadata``: what a materialization checks and records.
-``factory``: every stream's assets. ``jobs``: the sync and current-state jobs.
+``factory``: every stream's assets. ``jobs``: the sync and current-state jobs. ``bound``:
+the resources an asset or sensor uses, by the keys of its org's translator.
 """
 
 from outreach_assets.assets.checks import (

@@ -11,10 +11,10 @@ falls back to an older version than it had. Records an id sweep found deleted
 
 import dagster as dg
 
+from outreach_assets.assets.bound import io_manager_of
 from outreach_assets.assets.translator import OutreachTranslator, asset_arguments
 from outreach_assets.catalog import Stream
 from outreach_assets.convert import arrow_schema
-from outreach_assets.resources import OutreachIOManager
 from outreach_assets.storage import Store, Tombstones
 
 # The newest materialization of the stream a current-state build has seen (an event storage
@@ -38,12 +38,13 @@ def build_current_asset(
     source_key = translator.get_asset_spec(stream, schema).key
     deletions_name = translator.get_deletions_spec(stream, schema).key.path[-1]
 
-    @dg.asset(**asset_arguments(spec))
-    def _current_asset(
-        context: dg.AssetExecutionContext,
-        io_manager: dg.ResourceParam[OutreachIOManager],
-    ) -> dg.MaterializeResult:
-        store = io_manager.ready_store()
+    @dg.asset(
+        **asset_arguments(spec),
+        required_resource_keys={translator.io_manager_key},
+        io_manager_key=translator.io_manager_key,
+    )
+    def _current_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        store = io_manager_of(context, translator).ready_store()
         latest = _latest_materialization_id(context.instance, source_key)
         previous = store.table_path(spec.key.path[-1])
         deleted = _tombstones(store, deletions_name)

@@ -16,11 +16,11 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outreach_assets.assets.translator import POOL, OutreachTranslator, asset_arguments
+from outreach_assets.assets.bound import io_manager_of, outreach_keys, outreach_of
+from outreach_assets.assets.translator import OutreachTranslator, asset_arguments
 from outreach_assets.convert import EXTRA_COLUMN, EXTRACTED_AT_COLUMN
 from outreach_assets.convert.layout import UTC_US
 from outreach_assets.jsontext import canonical
-from outreach_assets.resources import OutreachIOManager, OutreachResource
 from outreach_assets.storage import Store
 
 TABLE: Final = "custom_fields"
@@ -103,19 +103,21 @@ def custom_field_labels(store: Store, object_type: str) -> dict[str, str]:
 
 
 def build_custom_fields_asset(translator: OutreachTranslator | None = None) -> dg.AssetsDefinition:
-    spec = (translator or OutreachTranslator()).get_custom_fields_spec()
+    translator = translator or OutreachTranslator()
+    spec = translator.get_custom_fields_spec()
     described = dg.TableSchema(
         columns=[dg.TableColumn(n, str(k), description=d) for n, k, d in COLUMNS]
     )
 
-    @dg.asset(**asset_arguments(spec, described), pool=POOL)
-    def _custom_fields(
-        context: dg.AssetExecutionContext,
-        outreach: OutreachResource,
-        io_manager: dg.ResourceParam[OutreachIOManager],
-    ) -> dg.MaterializeResult:
-        io_manager.ready_store()  # before the request: the table is written after it
-        records = outreach.get_client().get_collection(TYPES_PATH)
+    @dg.asset(
+        **asset_arguments(spec, described),
+        pool=translator.pool,
+        required_resource_keys=outreach_keys(translator),
+        io_manager_key=translator.io_manager_key,
+    )
+    def _custom_fields(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        io_manager_of(context, translator).ready_store()  # before the request: see ready_store
+        records = outreach_of(context, translator).get_client().get_collection(TYPES_PATH)
         table = custom_fields_table(records, datetime.now(UTC))
         labelled = pc.sum(pc.is_valid(table["label"])).as_py() or 0
         context.log.info(

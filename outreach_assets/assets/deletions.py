@@ -26,15 +26,15 @@ import dagster as dg
 import numpy as np
 import pyarrow as pa
 
+from outreach_assets.assets.bound import io_manager_of, outreach_keys, outreach_of
 from outreach_assets.assets.stream import outreach_failures
 from outreach_assets.assets.sweep import land
-from outreach_assets.assets.translator import POOL, OutreachTranslator, asset_arguments
+from outreach_assets.assets.translator import OutreachTranslator, asset_arguments
 from outreach_assets.catalog import Stream
 from outreach_assets.client import OutreachClient
 from outreach_assets.client.census import NO_CURSOR, Census, take_census
 from outreach_assets.config import DeploymentSettings, env
 from outreach_assets.convert import ID_COLUMN, arrow_schema
-from outreach_assets.resources import OutreachIOManager, OutreachResource
 from outreach_assets.storage import PartitionWindow, Store
 from outreach_assets.storage import tombstones as graves
 from outreach_assets.timestamps import from_micros
@@ -204,15 +204,16 @@ def build_deletions_asset(
     spec = translator.get_deletions_spec(stream, schema)
     stream_key = translator.get_asset_spec(stream, schema).key
 
-    @dg.asset(**asset_arguments(spec, _described()), pool=POOL)
-    def _deletions(
-        context: dg.AssetExecutionContext,
-        outreach: OutreachResource,
-        io_manager: dg.ResourceParam[OutreachIOManager],
-    ) -> dg.MaterializeResult:
-        store = io_manager.ready_store()
+    @dg.asset(
+        **asset_arguments(spec, _described()),
+        pool=translator.pool,
+        required_resource_keys=outreach_keys(translator),
+        io_manager_key=translator.io_manager_key,
+    )
+    def _deletions(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        store = io_manager_of(context, translator).ready_store()
         held = held_versions(store, stream.name, stream.cursor)
-        client = outreach.get_client()
+        client = outreach_of(context, translator).get_client()
         with outreach_failures(context, f"{stream.name}: the id sweep"):
             census = take_census(client, stream)
         previous_path = store.table_path(spec.key.path[-1])

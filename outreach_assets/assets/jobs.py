@@ -32,31 +32,38 @@ def build_jobs(
     translator: OutreachTranslator, streams: Sequence[Stream] = STREAMS
 ) -> list["UnresolvedAssetJobDefinition"]:
     """The sync job (every stream, then every current state), the current-state job and
-    the reconcile job (every stream's id sweep, then every current state), on ``EXECUTOR``.
+    the reconcile job (every stream's id sweep, then every current state), on ``EXECUTOR``;
+    named and described for the translator's org, if any.
     """
     current = translator.current_selection(streams)
     custom_fields = dg.AssetSelection.assets(translator.get_custom_fields_spec().key)
     return [
         dg.define_asset_job(
-            SYNC_JOB,
+            translator.name(SYNC_JOB),
             executor_def=EXECUTOR,
             selection=translator.selection(streams) | current | custom_fields,
-            description="Sync every Outreach stream for the run's partition (or range) and the "
-            "custom field definitions, then rebuild the current-state tables. Launch a range "
-            "with the dagster/asset_partition_range_start and _end tags, or as a backfill "
-            "from the UI.",
+            description=translator.describe(
+                "Sync every Outreach stream for the run's partition (or range) and the "
+                "custom field definitions, then rebuild the current-state tables. Launch a range "
+                "with the dagster/asset_partition_range_start and _end tags, or as a backfill "
+                "from the UI."
+            ),
         ),
         dg.define_asset_job(
-            CURRENT_STATE_JOB,
+            translator.name(CURRENT_STATE_JOB),
             executor_def=EXECUTOR,
             selection=current,
-            description="Rebuild every stream's current-state table from its partition files.",
+            description=translator.describe(
+                "Rebuild every stream's current-state table from its partition files."
+            ),
         ),
         dg.define_asset_job(
-            RECONCILE_JOB,
+            translator.name(RECONCILE_JOB),
             executor_def=EXECUTOR,
             selection=translator.deletions_selection(streams) | current,
-            description="Sweep every stream's ids (1 request per 1,000 records), record what "
-            "Outreach deleted, re-sync what changed unseen, then rebuild the current states.",
+            description=translator.describe(
+                "Sweep every stream's ids (1 request per 1,000 records), record what "
+                "Outreach deleted, re-sync what changed unseen, then rebuild the current states."
+            ),
         ),
     ]

@@ -11,16 +11,16 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from outreach_assets.assets.bound import io_manager_of, outreach_keys, outreach_of
 from outreach_assets.assets.checks import check_results, check_specs
 from outreach_assets.assets.columns import column_schema
 from outreach_assets.assets.custom_fields import custom_field_labels
 from outreach_assets.assets.metadata import log_run, partition_metadata, run_metadata
 from outreach_assets.assets.sweep import land
-from outreach_assets.assets.translator import POOL, OutreachTranslator, asset_arguments
+from outreach_assets.assets.translator import OutreachTranslator, asset_arguments
 from outreach_assets.catalog import Stream
 from outreach_assets.convert import arrow_schema
 from outreach_assets.errors import FatalError, RetriableError
-from outreach_assets.resources import OutreachIOManager, OutreachResource
 from outreach_assets.storage import PartitionWindow
 
 # Transient failures the client's own retries did not absorb (a long outage): the step asks
@@ -72,22 +72,22 @@ def build_stream_asset(
 ) -> dg.AssetsDefinition:
     """One partitioned asset for a catalog stream."""
     schema = arrow_schema(stream, keep)
-    spec = (translator or OutreachTranslator()).get_asset_spec(stream, schema)
+    translator = translator or OutreachTranslator()
+    spec = translator.get_asset_spec(stream, schema)
 
     @dg.asset(
         **asset_arguments(spec),
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=POOL,
+        pool=translator.pool,
         check_specs=check_specs(spec.key),
+        required_resource_keys=outreach_keys(translator),
+        io_manager_key=translator.io_manager_key,
     )
-    def _stream_asset(
-        context: dg.AssetExecutionContext,
-        outreach: OutreachResource,
-        io_manager: dg.ResourceParam[OutreachIOManager],
-    ) -> dg.MaterializeResult:
+    def _stream_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         windows = run_windows(context, partitions_def)
-        store = io_manager.ready_store()  # before any request: see ready_store
+        outreach = outreach_of(context, translator)
+        store = io_manager_of(context, translator).ready_store()  # before any request
         what = f"{stream.name}, partitions {windows[0].key}..{windows[-1].key}"
         started = time.process_time()
         with outreach_failures(context, what):

@@ -13,6 +13,7 @@ wants other keys or groups overrides one method and everything follows::
     defs = build_defs(translator=MyTranslator())
 """
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,8 @@ CURRENT_STATE_CONDITION = (
 
 REPLICATION_TAG = "outreach/replication"  # "incremental" or "full_snapshot", for selections
 POOL = "outreach_api"  # every asset that calls Outreach shares this concurrency pool
+RESOURCE_KEY = "outreach"  # the OutreachResource's key
+IO_MANAGER_KEY = "io_manager"  # the OutreachIOManager's key
 
 
 def asset_arguments(spec: dg.AssetSpec, columns: dg.TableSchema | None = None) -> dict[str, Any]:
@@ -58,10 +61,54 @@ def asset_arguments(spec: dg.AssetSpec, columns: dg.TableSchema | None = None) -
 
 @dataclass(frozen=True)
 class OutreachTranslator:
-    """Specs of a stream's two assets: its partitions, and its current state."""
+    """Specs of a stream's two assets: its partitions, and its current state.
+
+    ``org`` names one of several Outreach orgs (``OUTREACH_ORGS``; see :meth:`for_org`): it
+    goes into every key, name, pool and resource key, and is empty for a single org, whose
+    names stay as they always were.
+    """
 
     key_prefix: str = "outreach"
     group_name: str = "outreach"
+    org: str = ""
+
+    def for_org(self, org: str) -> "OutreachTranslator":
+        """This translator (a subclass stays itself) for org ``org``: keys
+        ``<prefix>/<org>/...`` and group ``<group>_<org>``."""
+        return dataclasses.replace(self, org=org, group_name=f"{self.group_name}_{org}")
+
+    def key(self, name: str) -> dg.AssetKey:
+        """``<prefix>/<name>``, or ``<prefix>/<org>/<name>``."""
+        return dg.AssetKey([self.key_prefix, *([self.org] if self.org else []), name])
+
+    def _suffixed(self, base: str, separator: str) -> str:
+        return f"{base}{separator}{self.org}" if self.org else base
+
+    def name(self, base: str) -> str:
+        """A job's, schedule's or sensor's name: ``outreach_sync_job__acme`` for an org
+        (suffixed, so each kind still sorts together and keeps its single-org prefix)."""
+        return self._suffixed(base, "__")
+
+    def describe(self, text: str) -> str:
+        """A description that names the org, so two orgs' look-alike definitions differ."""
+        return f"Outreach org `{self.org}`: {text}" if self.org else text
+
+    @property
+    def pool(self) -> str:
+        """The concurrency pool of the assets that call Outreach. One per org: the API's
+        quota belongs to the Outreach user an org authorizes as, so orgs do not share one
+        budget and one org's backfill must not hold back another's steps."""
+        return self._suffixed(POOL, "_")
+
+    @property
+    def resource_key(self) -> str:
+        """The key of the org's ``OutreachResource`` (``outreach``, ``outreach_acme``)."""
+        return self._suffixed(RESOURCE_KEY, "_")
+
+    @property
+    def io_manager_key(self) -> str:
+        """The key of the org's IO manager (``io_manager``, ``io_manager_acme``)."""
+        return self._suffixed(IO_MANAGER_KEY, "_")
 
     def get_asset_spec(self, stream: Stream, schema: pa.Schema) -> dg.AssetSpec:
         """The partitioned stream asset ``<prefix>/<stream>``."""
@@ -69,13 +116,15 @@ class OutreachTranslator:
             f"incremental on `{stream.cursor}`" if stream.cursor else "full snapshot per period"
         )
         return dg.AssetSpec(
-            key=dg.AssetKey([self.key_prefix, stream.name]),
+            key=self.key(stream.name),
             group_name=self.group_name,
             kinds={"outreach", "parquet"},
             # The custom field definitions describe the stream's customN columns, so a run
             # with both lands them first.
             deps=[self.get_custom_fields_spec().key],
-            description=f"{stream.description}\n\nOutreach `/{stream.path}`, {replication}.",
+            description=self.describe(
+                f"{stream.description}\n\nOutreach `/{stream.path}`, {replication}."
+            ),
             tags={REPLICATION_TAG: stream.replication.value},
             metadata={
                 "dagster/column_schema": column_schema(stream, schema),
@@ -94,12 +143,14 @@ class OutreachTranslator:
             else "the latest snapshot"
         )
         return dg.AssetSpec(
-            key=dg.AssetKey([self.key_prefix, f"{stream.name}_current"]),
+            key=self.key(f"{stream.name}_current"),
             group_name=self.group_name,
             kinds={"parquet"},
             deps=[source, self.get_deletions_spec(stream, schema).key],
-            description=f"Current state of `{source.to_user_string()}`: {what}, without the "
-            "records Outreach deleted.",
+            description=self.describe(
+                f"Current state of `{source.to_user_string()}`: {what}, without the records "
+                "Outreach deleted."
+            ),
             tags={REPLICATION_TAG: stream.replication.value},
             metadata={"dagster/column_schema": column_schema(stream, schema)},
             automation_condition=CURRENT_STATE_CONDITION,
@@ -113,24 +164,28 @@ class OutreachTranslator:
     def get_deletions_spec(self, stream: Stream, schema: pa.Schema) -> dg.AssetSpec:
         """``<prefix>/<stream>_deletions``: the records of the stream Outreach deleted."""
         return dg.AssetSpec(
-            key=dg.AssetKey([self.key_prefix, f"{stream.name}_deletions"]),
+            key=self.key(f"{stream.name}_deletions"),
             group_name=self.group_name,
             kinds={"outreach", "parquet"},
-            description=f"Records of `{self.get_asset_spec(stream, schema).key.to_user_string()}` "
-            "that Outreach deleted: the ids a complete id sweep no longer returned, when it "
-            "first missed them and the last cursor held. The sweep also re-syncs partitions "
-            "whose records changed without being landed.",
+            description=self.describe(
+                f"Records of `{self.get_asset_spec(stream, schema).key.to_user_string()}` "
+                "that Outreach deleted: the ids a complete id sweep no longer returned, when it "
+                "first missed them and the last cursor held. The sweep also re-syncs partitions "
+                "whose records changed without being landed."
+            ),
             tags={REPLICATION_TAG: stream.replication.value},
         )
 
     def get_custom_fields_spec(self) -> dg.AssetSpec:
         """``<prefix>/custom_fields``: the labels and types of the custom fields."""
         return dg.AssetSpec(
-            key=dg.AssetKey([self.key_prefix, "custom_fields"]),
+            key=self.key("custom_fields"),
             group_name=self.group_name,
             kinds={"outreach", "parquet"},
-            description="The organisation's custom fields (customN) per object type: label, "
-            "validation type, whether required, options. Outreach `/types`, one request.",
+            description=self.describe(
+                "The organisation's custom fields (customN) per object type: label, "
+                "validation type, whether required, options. Outreach `/types`, one request."
+            ),
         )
 
     def current_asset_key(self, stream: Stream) -> dg.AssetKey:

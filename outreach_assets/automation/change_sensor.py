@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from outreach_assets.assets import OutreachTranslator
+from outreach_assets.assets.bound import io_manager_of, outreach_keys, outreach_of
 from outreach_assets.automation.change_probe import (
     PROBE_BUDGET_S,
     landed_cursor,
@@ -26,7 +27,6 @@ from outreach_assets.catalog import STREAMS, Stream
 from outreach_assets.client import LoggerLike, OutreachClient
 from outreach_assets.config import ClientSettings, env
 from outreach_assets.errors import APIError, RateLimitError
-from outreach_assets.resources import OutreachIOManager, OutreachResource
 from outreach_assets.storage import Store
 from outreach_assets.timestamps import aware, format_cursor_time
 
@@ -220,21 +220,22 @@ def build_change_sensor(
     translator = translator or OutreachTranslator()
 
     @dg.sensor(
-        name=CHANGE_SENSOR,
+        name=translator.name(CHANGE_SENSOR),
         target=translator.selection(streams),
         minimum_interval_seconds=interval_s,
         default_status=dg.DefaultSensorStatus.STOPPED,
-        description=f"One request per incremental stream ({len(streams)}) every "
-        f"{interval_s} s ({env('sensor_interval_s')}): runs only for streams with records "
-        "newer than what has landed, from the partition of the oldest such record through "
-        "the open one.",
+        description=translator.describe(
+            f"One request per incremental stream ({len(streams)}) every "
+            f"{interval_s} s ({env('sensor_interval_s')}): runs only for streams with records "
+            "newer than what has landed, from the partition of the oldest such record through "
+            "the open one."
+        ),
+        required_resource_keys=outreach_keys(translator),
     )
-    def _changes(
-        context: dg.SensorEvaluationContext,
-        outreach: OutreachResource,
-        io_manager: dg.ResourceParam[OutreachIOManager],
-    ) -> dg.SensorResult:
-        watch = Watch(streams, partitions_def, translator, io_manager.get_store())
-        return detect_changes(context, watch, outreach.to_settings(), datetime.now(UTC))
+    def _changes(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        store = io_manager_of(context, translator).get_store()
+        watch = Watch(streams, partitions_def, translator, store)
+        settings = outreach_of(context, translator).to_settings()
+        return detect_changes(context, watch, settings, datetime.now(UTC))
 
     return _changes

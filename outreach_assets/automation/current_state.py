@@ -18,10 +18,13 @@ def current_state_automation_sensor(
     translator: OutreachTranslator | None = None, streams: Sequence[Stream] = STREAMS
 ) -> dg.AutomationConditionSensorDefinition:
     """Evaluates the current-state tables' condition; on by default (no API calls)."""
+    translator = translator or OutreachTranslator()
     return dg.AutomationConditionSensorDefinition(
-        CURRENT_STATE_SENSOR,
-        target=(translator or OutreachTranslator()).current_selection(streams),
+        translator.name(CURRENT_STATE_SENSOR),
+        target=translator.current_selection(streams),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Rebuild a stream's current-state table from its files after any of its "
-        "partitions lands (reads files only; no Outreach requests).",
+        description=translator.describe(
+            "Rebuild a stream's current-state table from its files after any of its "
+            "partitions lands (reads files only; no Outreach requests)."
+        ),
     )

@@ -42,22 +42,25 @@ def build_close_out_schedule(
     # The custom field definitions come along: one request per period keeps labels current.
     keys = [*(translator.asset_key(s) for s in streams), translator.get_custom_fields_spec().key]
     hours = lag.total_seconds() / 3600
+    name = translator.name(CLOSE_OUT_SCHEDULE)
 
     @dg.schedule(
         cron_schedule=close_out_cron(partitions_def, lag),
-        name=CLOSE_OUT_SCHEDULE,
+        name=name,
         target=dg.AssetSelection.assets(*keys),
         execution_timezone=partitions_def.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"Sync the period that ended {hours:g} h ago for every stream "
-        f"({env('close_lag_hours')}); one run per period.",
+        description=translator.describe(
+            f"Sync the period that ended {hours:g} h ago for every stream "
+            f"({env('close_lag_hours')}); one run per period."
+        ),
     )
     def _close_out(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         key = closed_partition_key(partitions_def, _tick_time(context), lag)
         if key is None:
             return dg.SkipReason(f"no partition has ended {hours:g} h before this tick yet")
         return dg.RunRequest(
-            run_key=f"{CLOSE_OUT_SCHEDULE}:{key}",
+            run_key=f"{name}:{key}",
             partition_key=key,
             asset_selection=keys,
             tags={TRIGGER_TAG: "close_out"},
@@ -75,6 +78,7 @@ def build_refresh_schedule(
     """Every incremental stream, the period the tick falls in; off by default."""
     streams = incremental_streams(streams)
     keys = [translator.asset_key(s) for s in streams]
+    name = translator.name(REFRESH_SCHEDULE)
 
     def refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         moment = _tick_time(context)
@@ -82,7 +86,7 @@ def build_refresh_schedule(
         if key is None:
             return dg.SkipReason(f"{moment.isoformat()} is before the first partition")
         return dg.RunRequest(
-            run_key=f"{REFRESH_SCHEDULE}:{key}:{format_cursor_time(moment)}",
+            run_key=f"{name}:{key}:{format_cursor_time(moment)}",
             partition_key=key,
             asset_selection=keys,
             tags={TRIGGER_TAG: "refresh"},
@@ -90,14 +94,16 @@ def build_refresh_schedule(
 
     try:
         return dg.ScheduleDefinition(
-            name=REFRESH_SCHEDULE,
+            name=name,
             cron_schedule=cron,
             execution_fn=refresh,
             target=translator.selection(streams),
             execution_timezone=partitions_def.timezone,
             default_status=dg.DefaultScheduleStatus.STOPPED,
-            description=f"Sync the open period of the {len(streams)} incremental streams "
-            f"({env('refresh_cron')}={cron!r}).",
+            description=translator.describe(
+                f"Sync the open period of the {len(streams)} incremental streams "
+                f"({env('refresh_cron')}={cron!r})."
+            ),
         )
     except dg.DagsterInvalidDefinitionError:
         raise ConfigError(
@@ -117,14 +123,16 @@ def build_reconcile_schedule(
     selection = translator.deletions_selection(streams) | translator.current_selection(streams)
     try:
         return dg.ScheduleDefinition(
-            name=RECONCILE_SCHEDULE,
+            name=translator.name(RECONCILE_SCHEDULE),
             cron_schedule=cron,
             target=selection,
             execution_timezone="UTC",
             default_status=dg.DefaultScheduleStatus.RUNNING,
             tags={TRIGGER_TAG: "reconcile"},
-            description=f"Sweep the ids of the {len(streams)} streams, record deletions and "
-            f"rebuild the current states ({env('reconcile_cron')}={cron!r}).",
+            description=translator.describe(
+                f"Sweep the ids of the {len(streams)} streams, record deletions and "
+                f"rebuild the current states ({env('reconcile_cron')}={cron!r})."
+            ),
         )
     except dg.DagsterInvalidDefinitionError:
         raise ConfigError(

@@ -23,16 +23,18 @@ def cmd_auth_url(args: argparse.Namespace) -> int:
     from outreach_assets.client import authorize_url
     from outreach_assets.config import deployment_settings_from_env, env
     from outreach_assets.config.client import DEFAULT_AUTHORIZE_URL
+    from outreach_assets.config.orgs import choose_org
 
+    view = choose_org(os.environ, args.org)  # the org's variables, else the shared ones
     variables = (env("client_id"), env("redirect_uri"))
-    missing = [v for v in variables if not os.environ.get(v)]
+    missing = [view.source(v) for v in variables if not view.get(v)]
     if missing:
         raise CommandError(f"set {' and '.join(missing)} first (your Outreach app's values)")
     print(
         authorize_url(
-            os.environ[variables[0]],
-            os.environ[variables[1]],
-            sorted({s.scope for s in deployment_settings_from_env(os.environ).selected_streams()}),
+            view[variables[0]],
+            view[variables[1]],
+            sorted({s.scope for s in deployment_settings_from_env(view).selected_streams()}),
             base=args.authorize_url or DEFAULT_AUTHORIZE_URL,
             state=args.state,
         )
@@ -49,10 +51,16 @@ def cmd_auth_exchange(args: argparse.Namespace) -> int:
     and each mint counts towards the 100 after which a refresh token dies).
     """
     from outreach_assets.client import exchange_code
-    from outreach_assets.config import client_settings_from_env, env
+    from outreach_assets.config import ConfigError, client_settings_from_env, env
+    from outreach_assets.config.orgs import choose_org
+    from outreach_assets.resources import with_org_token_store
 
-    refresh_var = env("refresh_token")
-    settings = client_settings_from_env(os.environ, for_code_exchange=True)
+    view = with_org_token_store(choose_org(os.environ, args.org))  # the org's runs' store
+    refresh_var = view.own(env("refresh_token"))  # an org's token goes to its own variable
+    try:
+        settings = client_settings_from_env(view, for_code_exchange=True)
+    except ConfigError as exc:
+        raise ConfigError(view.say(str(exc))) from None
     env_file = Path(args.env_file)
     _check_writable(env_file)  # before the exchange: a code works once
     issued_at = time.time()
@@ -67,7 +75,7 @@ def cmd_auth_exchange(args: argparse.Namespace) -> int:
     if store is not None:
         print(f"Access and refresh tokens saved to the token store {store}.")
     print(f"{env_file} needs these lines ({refresh_var} is there already):")
-    for line in env_lines(os.environ, refresh_token, store, show_token=args.print_token):
+    for line in env_lines(view, refresh_token, store, show_token=args.print_token):
         print(line)
     return 0
 
@@ -80,12 +88,10 @@ def _save_tokens(
     The refresh token is already in the env file, so a store that cannot be written costs
     one token mint on the first run, not the authorization: warn and carry on.
     """
-    from outreach_assets.client import FileTokenStore, StoredToken, default_store_path
+    from outreach_assets.client import StoredToken, open_token_store
     from outreach_assets.client.token_store import fingerprint
     from outreach_assets.errors import ConfigError
 
-    path = settings.token_store_path or default_store_path(settings.token_url, settings.client_id)
-    store = FileTokenStore(path)
     token = StoredToken(
         refresh_token=refresh_token,
         access_token=tokens.access_token,
@@ -93,7 +99,8 @@ def _save_tokens(
         expires_at=issued_at + tokens.expires_in,
         source_fingerprint=fingerprint(refresh_token),
     )
-    try:
+    try:  # opening may fail too (no database driver): the code is spent, warn and go on
+        store = open_token_store(settings.token_store_path, settings.token_url, settings.client_id)
         with store.lock():
             store.save(token)
     except ConfigError as exc:
@@ -109,15 +116,17 @@ def env_lines(
 
     Required settings always, optional ones when set. The token store's path is spelled
     out so runs find the tokens whatever their ``DAGSTER_HOME`` (``dagster dev`` without one
-    uses a temporary folder).
+    uses a temporary folder). An org's view (``config.orgs``) names the org's own variables.
     """
     from outreach_assets.config import ClientSettings
     from outreach_assets.config.client import SECRETS
     from outreach_assets.config.declare import declared
+    from outreach_assets.config.orgs import OrgEnvironment
 
     lines = []
     for name, item in declared(ClientSettings).items():
         var = item.env
+        shown = environ.own(var) if isinstance(environ, OrgEnvironment) else var
         if name == "refresh_token":
             value = refresh_token if show_token else "<written to the env file; see --print-token>"
         elif name in SECRETS:
@@ -128,7 +137,7 @@ def env_lines(
             value = environ.get(var, "")
         else:
             continue
-        lines.append(f"{var}={value}")
+        lines.append(f"{shown}={value}")
     return lines
 
 

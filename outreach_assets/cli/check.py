@@ -29,6 +29,7 @@ from outreach_assets.errors import OutreachError
 if TYPE_CHECKING:
     from outreach_assets.catalog import Stream
     from outreach_assets.client import OutreachClient
+    from outreach_assets.client.pg_token_store import PostgresTokenStore
     from outreach_assets.config import ClientSettings, DeploymentSettings
 
 # A check should answer in seconds; a run may wait out a quota window, a check reports it.
@@ -68,8 +69,18 @@ class Report:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    report = Report()
-    run_checks(environment_as_dagster_sees_it(Path.cwd(), report), report)
+    """Check the settings of one org (``--org``, see ``config.orgs.choose_org``), each line
+    naming the variables that org reads; OUTREACH_ORGS may come from the ``.env`` file."""
+    from outreach_assets.config.orgs import choose_org
+    from outreach_assets.resources import with_org_token_store
+
+    # The .env line names the variables as written, so it is printed as it is.
+    view = choose_org(environment_as_dagster_sees_it(Path.cwd(), Report()), args.org)
+    view = with_org_token_store(view)  # the file the org's runs use
+    report = Report(out=lambda line: print(view.rename(line)))
+    if view.org:
+        report.info(f"org {view.org}: OUTREACH_{view.org.upper()}_* variables, else OUTREACH_*")
+    run_checks(view, report)
     print(report.summary())
     return 1 if report.failed else 0
 
@@ -192,16 +203,24 @@ def _token_store(settings: "ClientSettings", report: Report) -> bool:
     """Readable, writable where ``save`` writes (a temp file beside it), private to us.
 
     A token store others can read hands them a live refresh token, hence a failure, not a
-    warning.
+    warning. A database store is read, locked and written in a rolled-back transaction;
+    who may read its table is the database's GRANTs, which the check cannot judge.
     """
-    from outreach_assets.client import FileTokenStore, default_store_path
+    from outreach_assets.client import FileTokenStore, open_token_store
+    from outreach_assets.client.pg_token_store import PostgresTokenStore
     from outreach_assets.config import env
 
-    path = Path(
-        settings.token_store_path or default_store_path(settings.token_url, settings.client_id)
-    ).expanduser()
+    try:
+        opened = open_token_store(settings.token_store_path, settings.token_url, settings.client_id)
+    except OutreachError as exc:
+        report.fail("token store", str(exc))
+        return False
+    if isinstance(opened, PostgresTokenStore):
+        return _database_token_store(opened, report)
+    assert isinstance(opened, FileTokenStore)
+    store = opened
+    path = store.path
     what = f"token store {path}"
-    store = FileTokenStore(path)
     try:
         token = store.load()
         with store.lock():  # creates the folder (0700) as a run would
@@ -230,6 +249,23 @@ def _token_store(settings: "ClientSettings", report: Report) -> bool:
         return False
     held = "holds a token" if token is not None else "holds no readable token"
     report.ok(f"{what} (mode {mode:04o}, {held})")
+    return True
+
+
+def _database_token_store(store: "PostgresTokenStore", report: Report) -> bool:
+    """Connect, read the row, take the refresh lock, prove the row writable (rolled back)."""
+    from outreach_assets.client.pg_token_store import TABLE
+
+    what = f"token store {store.location}"
+    try:
+        token = store.load()
+        with store.lock():
+            store.check_writable()
+    except OutreachError as exc:
+        report.fail(what, str(exc))
+        return False
+    held = "holds a token" if token is not None else "no token yet; the first mint writes it"
+    report.ok(f"{what} (table {TABLE}: readable, writable, lockable; {held})")
     return True
 
 

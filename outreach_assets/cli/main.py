@@ -167,6 +167,18 @@ def _demo_parser(sub: SubParsers) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
+def _org_option(p: argparse.ArgumentParser) -> None:
+    """``--org NAME``: the org of OUTREACH_ORGS whose variables to read (see
+    ``config.orgs.choose_org``: required when there are several, refused without any)."""
+    p.add_argument(
+        "--org",
+        default=None,
+        metavar="NAME",
+        help="the org of OUTREACH_ORGS to read (OUTREACH_<NAME>_* variables, else "
+        "OUTREACH_*); required when OUTREACH_ORGS names several, refused when it is unset",
+    )
+
+
 # --- auth ----------------------------------------------------------------------------------
 
 
@@ -187,6 +199,7 @@ def _auth_parser(sub: SubParsers) -> None:
     )
     url.add_argument("--state", default=None, help="opaque value echoed back to the redirect")
     url.add_argument("--authorize-url", default=None, help="default: Outreach's authorize page")
+    _org_option(url)
     url.set_defaults(handler=cmd_auth_url)
     ex = auth.add_parser(
         "exchange",
@@ -205,6 +218,7 @@ def _auth_parser(sub: SubParsers) -> None:
         action="store_true",
         help="also print the refresh token (it is a secret: mind your terminal's scrollback)",
     )
+    _org_option(ex)
     ex.set_defaults(handler=cmd_auth_exchange)
 
 
@@ -220,6 +234,7 @@ def _check_parser(sub: SubParsers) -> None:
         "token request, whatever is cached) and one record of every selected stream (its "
         "scope). Prints no secret; exits with 1 if any check failed.",
     )
+    _org_option(p)
     p.set_defaults(handler=cmd_check)
 
 

@@ -3,7 +3,8 @@
 ``client``: what the HTTP client needs (credentials, page size, quota, timeouts); the Dagster
 resource's fields are generated from it. ``deployment``: what shapes the definitions
 (partitions, data folder, kept columns, automation). ``declare`` holds the machinery.
-``python -m outreach_assets.config`` prints the README's configuration table.
+``orgs``: ``OUTREACH_ORGS``, and each org's view of the environment, read by the same
+declarations. ``python -m outreach_assets.config`` prints the README's configuration table.
 """
 
 from functools import cache
@@ -11,9 +12,10 @@ from functools import cache
 from outreach_assets.config.client import ClientSettings, client_settings_from_env
 from outreach_assets.config.declare import declared, markdown_table, validate
 from outreach_assets.config.deployment import DeploymentSettings, deployment_settings_from_env
+from outreach_assets.config.orgs import OrgSettings
 from outreach_assets.errors import ConfigError
 
-SETTINGS_CLASSES: tuple[type, ...] = (ClientSettings, DeploymentSettings)
+SETTINGS_CLASSES: tuple[type, ...] = (ClientSettings, DeploymentSettings, OrgSettings)
 
 
 @cache

@@ -18,10 +18,11 @@ import dagster as dg
 import pydantic
 from pydantic import ConfigDict, PrivateAttr, ValidationInfo, field_validator
 
-from outreach_assets.client import LoggerLike, OutreachClient
-from outreach_assets.config import ClientSettings, ConfigError, validate
+from outreach_assets.client import LoggerLike, OutreachClient, default_store_path
+from outreach_assets.config import ClientSettings, ConfigError, env, validate
 from outreach_assets.config.client import CREDENTIALS, knobs_from_env
-from outreach_assets.config.declare import check, declared
+from outreach_assets.config.declare import check, declared, from_environment_or_default
+from outreach_assets.config.orgs import OrgEnvironment, single_environment
 
 _INT_ENV_VAR = type(dg.EnvVar.int("_"))  # dagster's IntEnvVar class is not exported
 
@@ -116,6 +117,31 @@ def _resolve(name: str, value: object) -> Any:
 def outreach_resource_from_env(environ: Mapping[str, str] | None = None) -> OutreachResource:
     """The resource as the project deploys it: credentials as EnvVars resolved at launch,
     optional settings read from the environment now (their defaults when unset)."""
-    env = os.environ if environ is None else environ
-    credentials = {name: dg.EnvVar(declared(ClientSettings)[name].env) for name in CREDENTIALS}
-    return OutreachResource(**credentials, **knobs_from_env(env))
+    return outreach_resource_for(single_environment(os.environ if environ is None else environ))
+
+
+def outreach_resource_for(view: OrgEnvironment) -> OutreachResource:
+    """The resource of one org's view of the environment: each credential an EnvVar of the
+    variable the org reads it from (``OUTREACH_ACME_CLIENT_SECRET``, or the shared
+    ``OUTREACH_CLIENT_SECRET`` when only that is set at load), so the UI names that
+    variable; the optional settings read from the view now."""
+    credentials = {
+        name: dg.EnvVar(view.source(declared(ClientSettings)[name].env)) for name in CREDENTIALS
+    }
+    return OutreachResource(**credentials, **knobs_from_env(with_org_token_store(view)))
+
+
+def with_org_token_store(view: OrgEnvironment) -> OrgEnvironment:
+    """An org without a token store setting gets the default file named by the org too.
+
+    Two orgs authorized through one OAuth app (same token URL and client id) would
+    otherwise share one file, and one org's rotated refresh token would replace the
+    other's. The path is computed from the view, so the resource, ``check --org`` and
+    ``auth exchange --org`` find the same file; a single org's view is left as it is.
+    """
+    var = env("token_store_path")
+    if not view.org or view.get(var):
+        return view
+    token_url = from_environment_or_default(ClientSettings, "token_url", view)
+    client_id = view.get(env("client_id"), "")
+    return view.overriding(var, str(default_store_path(token_url, client_id, view.org)))
