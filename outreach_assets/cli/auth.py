@@ -100,7 +100,9 @@ def _save_tokens(
         source_fingerprint=fingerprint(refresh_token),
     )
     try:  # opening may fail too (no database driver): the code is spent, warn and go on
-        store = open_token_store(settings.token_store_path, settings.token_url, settings.client_id)
+        store = open_token_store(
+            settings.token_store_path, settings.token_url, settings.client_id, settings.org
+        )
         with store.lock():
             store.save(token)
     except ConfigError as exc:

@@ -211,7 +211,9 @@ def _token_store(settings: "ClientSettings", report: Report) -> bool:
     from outreach_assets.config import env
 
     try:
-        opened = open_token_store(settings.token_store_path, settings.token_url, settings.client_id)
+        opened = open_token_store(
+            settings.token_store_path, settings.token_url, settings.client_id, settings.org
+        )
     except OutreachError as exc:
         report.fail("token store", str(exc))
         return False

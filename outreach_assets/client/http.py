@@ -81,14 +81,14 @@ class OutreachClient:
         self._own_session = session is None
         self._session = session or requests.Session()
         store = token_store or open_token_store(
-            settings.token_store_path, settings.token_url, settings.client_id
+            settings.token_store_path, settings.token_url, settings.client_id, settings.org
         )
         endpoint = TokenEndpoint(settings, self._session, self._log, store.location)
         self._tokens = TokenManager(settings, endpoint, store, self._log, self._count_mint)
         self._limiter = QuotaLimiter(
             settings.quota_limit,
             settings.rate_limit_backoff_s,
-            ledger=open_quota_ledger(store, settings.api_base_url),
+            ledger=open_quota_ledger(store, settings),
             lease_s=2 * settings.request_timeout_s + 60,  # a request's connect and read
         )
         self._stats = ClientStats()

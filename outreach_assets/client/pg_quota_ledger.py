@@ -64,9 +64,7 @@ class PostgresQuotaLedger:
                     f"INSERT INTO {TABLE} (ledger_key) VALUES (%s) ON CONFLICT DO NOTHING",
                     (self._key,),
                 )
-                cur.execute(
-                    f"SELECT state FROM {TABLE} WHERE ledger_key = %s FOR UPDATE", (self._key,)
-                )
+                cur.execute(_SELECT_FOR_UPDATE, (self._key,))
                 row = cur.fetchone()
                 state = _parse(row[0] if row else "{}")
                 yield state

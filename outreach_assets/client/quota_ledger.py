@@ -46,10 +46,10 @@ class QuotaLedger(Protocol):
         ...
 
 
-def ledger_key(api_base_url: str, store_location: str) -> str:
-    """One state per token store (one Outreach user's tokens) and API: the quota is the
-    user's, on that API. No secret plays a part in it."""
-    return hashlib.sha256(f"{api_base_url}\n{store_location}".encode()).hexdigest()[:32]
+def ledger_key(*parts: str) -> str:
+    """One state per Outreach user's app on one API in one store: the API's base URL, the
+    token URL, the client id, the org and the store's location. No secret is among them."""
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
 class FileQuotaLedger:

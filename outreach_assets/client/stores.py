@@ -16,7 +16,7 @@ from outreach_assets.client.quota_ledger import (
     ledger_key,
 )
 from outreach_assets.client.token_store import FileTokenStore, TokenStore, default_store_path
-from outreach_assets.config import env
+from outreach_assets.config import ClientSettings, env
 from outreach_assets.errors import ConfigError
 
 
@@ -42,11 +42,12 @@ def open_token_store(
     return FileTokenStore(location)
 
 
-def open_quota_ledger(store: TokenStore, api_base_url: str) -> QuotaLedger | None:
+def open_quota_ledger(store: TokenStore, settings: ClientSettings) -> QuotaLedger | None:
     """Where the processes sharing ``store`` pool their rate-limit view: a file beside a
     file store, a table in a database store's database; ``None`` (this process only) for a
     store of another kind."""
-    key = ledger_key(api_base_url, store.location)
+    s = settings
+    key = ledger_key(s.api_base_url, s.token_url, s.client_id, s.org, store.location)
     if isinstance(store, FileTokenStore):
         return FileQuotaLedger(file_ledger_path(store.path), key)
     if isinstance(store, PostgresTokenStore):

@@ -106,6 +106,14 @@ class ClientSettings:
         help="The JSON file where processes share tokens, or a PostgreSQL database for "
         'processes on several machines (see "The token store").',
     )
+    org: str = setting(
+        env="OUTREACH_ORG",
+        default="",
+        rule=rules.ORG_NAME,
+        shown_default="none",
+        help="The org these settings are for, set for each org by `OUTREACH_ORGS`: it keys "
+        "the org's tokens and quota in a token store that orgs share.",
+    )
     request_timeout_s: float = setting(
         env="OUTREACH_REQUEST_TIMEOUT_S",
         default=60.0,

@@ -14,7 +14,8 @@ an org without its own data folder gets the sub-folder ``<org>`` of ``OUTREACH_D
 (or of its default), and one without its own token store gets the file of
 ``OUTREACH_TOKEN_STORE`` in a sub-folder ``<org>`` (unset, the default store path names the
 org, ``resources.outreach.with_org_token_store``). Values that two orgs share anyway
-are refused (:func:`check_separate`): a shared database token store too.
+are refused (:func:`check_separate`), except a database token store, in which each org has
+rows of its own, keyed by ``OUTREACH_ORG`` (set in each org's view).
 """
 
 import os
@@ -171,6 +172,8 @@ def org_environment(environ: Mapping[str, str], org: str) -> OrgEnvironment:
             values[var] = environ[chosen]
         else:
             values.pop(var, None)
+    org_var = declared(ClientSettings)["org"].env
+    values[org_var], sources[org_var] = org, ORGS_ENV  # the org is its own, whatever is set
     return OrgEnvironment(org, values, sources)
 
 
@@ -181,8 +184,8 @@ def _is_set(environ: Mapping[str, str], var: str) -> bool:
 def _org_folder(shared: str, org: str, *, file: bool) -> str:
     """``data/outreach`` -> ``data/outreach/acme``; a file ``t/tokens.json`` ->
     ``t/acme/tokens.json``. Joined with ``/``, which local paths and fsspec URLs share. A
-    token store that is a URL (a database) is kept, and then refused as shared by
-    :func:`check_separate`: the client keys a database row by token URL and client id only.
+    token store that is a URL (a database) is kept: orgs share it, each in rows of its own
+    (the client keys them by ``OUTREACH_ORG``, which each org's view sets).
     """
     if not file:
         return f"{shared.rstrip('/')}/{org}"
@@ -214,8 +217,8 @@ def check_separate(views: Sequence[OrgEnvironment]) -> None:
         seen: dict[str, OrgEnvironment] = {}
         for view in views:
             value = view.get(var)
-            if value is None:
-                continue
+            if value is None or (name == "token_store_path" and _is_url(value)):
+                continue  # a database store keys each org's rows by the org
             other = seen.setdefault(value, view)
             if other is not view:
                 raise ConfigError(

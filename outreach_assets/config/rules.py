@@ -1,6 +1,7 @@
 """The rules settings are checked against, each with the words that describe it."""
 
 import math
+import re
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
@@ -84,6 +85,12 @@ OPTIONAL_PATH = Rule(lambda v: v is None or _is_clean_text(v), "unset or a file 
 TOKEN_STORE = Rule(
     lambda v: v is None or _is_clean_text(v) or (isinstance(v, str) and "://" in v),
     "unset, a file path, or a postgresql://user@host:port/db URL",
+)
+
+
+ORG_NAME = Rule(
+    lambda v: isinstance(v, str) and re.fullmatch(r"[a-z0-9_]*", v) is not None,
+    "empty, or an org name of lowercase letters, digits and underscores",
 )
 
 

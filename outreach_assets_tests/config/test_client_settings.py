@@ -27,6 +27,7 @@ def _settings(**overrides: Any) -> ClientSettings:
 
 # One bad value per settings field, with a fragment the message must contain.
 BAD_VALUES: list[tuple[str, object, str]] = [
+    ("org", "Acme", "lowercase letters"),
     ("client_id", "", "non-empty"),
     ("client_secret", "", "non-empty"),
     ("client_secret", f"{SECRET}\n", "whitespace"),

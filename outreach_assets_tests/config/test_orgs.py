@@ -2,6 +2,8 @@
 
 import pytest
 
+from outreach_assets.client import StoredToken, open_token_store
+from outreach_assets.client.token_store import fingerprint
 from outreach_assets.config import ConfigError, client_settings_from_env
 from outreach_assets.config.deployment import deployment_settings_from_env
 from outreach_assets.config.orgs import choose_org, environments, org_environment, orgs_from_env
@@ -62,10 +64,22 @@ def test_two_orgs_given_the_same_folder_or_store_are_refused(variable: str) -> N
         environments(environ)
 
 
-def test_a_shared_database_token_store_is_refused() -> None:
-    environ = {**SHARED, "OUTREACH_TOKEN_STORE": "postgresql://u@db:5432/tokens"}
-    with pytest.raises(ConfigError, match="would share files"):
-        environments(environ)
+def test_orgs_sharing_one_database_token_store_keep_their_own_rows(postgres_server) -> None:
+    """Two orgs of one OAuth app (same token URL and client id) in one database: each org's
+    settings carry the org, so each saves and loads its own row."""
+    environ = {**SHARED, "OUTREACH_TOKEN_STORE": postgres_server.create_database()}
+    acme, globex = (client_settings_from_env(view) for view in environments(environ))
+    assert (acme.org, globex.org) == ("acme", "globex")
+    assert acme.token_store_path == globex.token_store_path
+    stores = [
+        open_token_store(s.token_store_path, s.token_url, s.client_id, s.org)
+        for s in (acme, globex)
+    ]
+    token = StoredToken("acme-refresh", "acme-access", 1.0, 2.0, fingerprint("shared-token"))
+    stores[0].save(token)
+    assert stores[0].load() == token
+    assert stores[1].load() is None
+    assert client_settings_from_env({**SHARED, "OUTREACH_ORGS": ""}).org == ""  # one org
 
 
 @pytest.mark.parametrize(
