@@ -8,18 +8,23 @@ from collections.abc import Iterator, Mapping, Sequence
 import dagster as dg
 
 from outreach_assets.assets import (
-    EXECUTOR,
     OutreachTranslator,
     build_assets,
     build_jobs,
+    executor_for,
     partitions_def_for,
 )
 from outreach_assets.assets.partitions import partition_key_problem
 from outreach_assets.automation import build_automation
-from outreach_assets.config import ClientSettings, ConfigError, deployment_settings_from_env
+from outreach_assets.config import (
+    ClientSettings,
+    ConfigError,
+    DeploymentSettings,
+    deployment_settings_from_env,
+)
 from outreach_assets.config.client import CREDENTIALS
 from outreach_assets.config.declare import declared, missing_variables, parse
-from outreach_assets.config.orgs import OrgEnvironment, environments
+from outreach_assets.config.orgs import ORGS_ENV, OrgEnvironment, environments
 from outreach_assets.resources import OutreachIOManager, outreach_resource_for
 from outreach_assets.storage import check_data_dir
 
@@ -52,7 +57,14 @@ def build_defs(
     views = environments(env)
     if len(views) == 1 and not views[0].org:
         return _defs_of(views[0], translator)
-    return dg.Definitions.merge(*(_defs_of(v, translator.for_org(v.org)) for v in views))
+    defs = [_defs_of(v, translator.for_org(v.org)) for v in views]
+    if len({d.executor for d in defs}) > 1:  # Dagster's merge takes one executor only
+        var = declared(DeploymentSettings)["step_processes"].env
+        raise ConfigError(
+            f"{ORGS_ENV}: the orgs' {var.removeprefix('OUTREACH_')} differ, but a code location "
+            f"runs every org's steps with one executor; set only the shared {var}"
+        )
+    return dg.Definitions.merge(*defs)
 
 
 def _defs_of(view: OrgEnvironment, translator: OutreachTranslator) -> dg.Definitions:
@@ -69,10 +81,11 @@ def _org_defs(view: OrgEnvironment, translator: OutreachTranslator) -> dg.Defini
     outreach = outreach_resource_for(view)
     partitions_def = partitions_def_for(settings)
     schedules, sensors = build_automation(partitions_def, settings, translator)
+    executor = executor_for(settings.step_processes)
     return dg.Definitions(
-        executor=EXECUTOR,  # also for the asset jobs the UI and the CLI build
+        executor=executor,  # also for the asset jobs the UI and the CLI build
         assets=build_assets(partitions_def, settings, translator),
-        jobs=build_jobs(translator, settings.selected_streams()),
+        jobs=build_jobs(translator, settings.selected_streams(), executor),
         schedules=schedules,
         sensors=sensors,
         resources={

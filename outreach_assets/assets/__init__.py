@@ -22,6 +22,7 @@ from outreach_assets.assets.jobs import (
     RECONCILE_JOB,
     SYNC_JOB,
     build_jobs,
+    executor_for,
 )
 from outreach_assets.assets.metadata import partition_metadata, run_metadata
 from outreach_assets.assets.partitions import build_partitions_def, partitions_def_for
@@ -46,6 +47,7 @@ __all__ = [
     "build_partitions_def",
     "build_stream_asset",
     "check_results",
+    "executor_for",
     "partition_metadata",
     "partitions_def_for",
     "run_metadata",

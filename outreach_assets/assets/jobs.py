@@ -1,5 +1,6 @@
 """Jobs to launch from the UI's launchpad, the ``dagster job`` CLI, schedules and sensors."""
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,21 @@ RECONCILE_JOB = "outreach_reconcile_job"
 # also keeps one HTTP session, one access token and one quota view for the whole run.
 EXECUTOR = dg.in_process_executor
 
+
+@functools.cache
+def executor_for(step_processes: int) -> dg.ExecutorDefinition:
+    """``EXECUTOR`` for 1, else Dagster's multiprocess executor running that many steps at
+    once (``OUTREACH_STEP_PROCESSES``): for a deployment whose steps are worth spreading
+    over processes (conversion, Parquet, current-state rebuilds), while the instance's pool,
+    the shared token store and the quota ledger keep the API at one user's quota and one
+    access token. Cached, so every org of a code location gets the same object."""
+    if step_processes <= 1:
+        return EXECUTOR
+    return dg.multiprocess_executor.configured(
+        {"max_concurrent": step_processes}, name=f"multiprocess_{step_processes}"
+    )
+
+
 if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the class
     from dagster._core.definitions.unresolved_asset_job_definition import (
         UnresolvedAssetJobDefinition,
@@ -29,10 +45,12 @@ if TYPE_CHECKING:  # what define_asset_job returns; dagster does not export the 
 
 
 def build_jobs(
-    translator: OutreachTranslator, streams: Sequence[Stream] = STREAMS
+    translator: OutreachTranslator,
+    streams: Sequence[Stream] = STREAMS,
+    executor: dg.ExecutorDefinition = EXECUTOR,
 ) -> list["UnresolvedAssetJobDefinition"]:
     """The sync job (every stream, then every current state), the current-state job and
-    the reconcile job (every stream's id sweep, then every current state), on ``EXECUTOR``;
+    the reconcile job (every stream's id sweep, then every current state), on ``executor``;
     named and described for the translator's org, if any.
     """
     current = translator.current_selection(streams)
@@ -40,7 +58,7 @@ def build_jobs(
     return [
         dg.define_asset_job(
             translator.name(SYNC_JOB),
-            executor_def=EXECUTOR,
+            executor_def=executor,
             selection=translator.selection(streams) | current | custom_fields,
             description=translator.describe(
                 "Sync every Outreach stream for the run's partition (or range) and the "
@@ -51,7 +69,7 @@ def build_jobs(
         ),
         dg.define_asset_job(
             translator.name(CURRENT_STATE_JOB),
-            executor_def=EXECUTOR,
+            executor_def=executor,
             selection=current,
             description=translator.describe(
                 "Rebuild every stream's current-state table from its partition files."
@@ -59,7 +77,7 @@ def build_jobs(
         ),
         dg.define_asset_job(
             translator.name(RECONCILE_JOB),
-            executor_def=EXECUTOR,
+            executor_def=executor,
             selection=translator.deletions_selection(streams) | current,
             description=translator.describe(
                 "Sweep every stream's ids (1 request per 1,000 records), record what "

@@ -6,7 +6,8 @@ progress lines and stop), ``bodies`` (reading and validating bodies, error summa
 ``pagination`` (URLs), ``oauth`` (token endpoint, authorize URL, code exchange),
 ``token_store`` (tokens shared between processes, in a file), ``pg_token_store`` (in
 PostgreSQL), ``stores`` (which one a setting names), ``tokens`` (the lazy token manager),
-``quota`` (rate-limit headers and the limiter), ``retry`` (backoff), ``prefetch`` (pages
+``quota`` (rate-limit headers and the limiter), ``quota_ledger`` and ``pg_quota_ledger``
+(the limiter's view shared by processes, in a file or in PostgreSQL), ``retry`` (backoff), ``prefetch`` (pages
 fetched ahead in threads), ``slices`` (long scans split into concurrent time slices),
 ``log`` (the logger interface and redaction). Settings live in ``outreach_assets.config``,
 errors in ``outreach_assets.errors``.

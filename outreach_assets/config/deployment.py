@@ -22,6 +22,7 @@ CADENCES: Final = ("daily", "weekly", "monthly")
 # that follows (a monthly tick on day 1 + lag must be a day every month has).
 MAX_CLOSE_LAG_HOURS: Final = 7 * 24
 MIN_SENSOR_INTERVAL_S: Final = 30
+MAX_STEP_PROCESSES: Final = 64
 START_DATE_ENV: Final = "OUTREACH_START_DATE"
 KEEP_COLUMNS_ENV: Final = "OUTREACH_KEEP_COLUMNS"
 DROPPABLE_COLUMNS: Final = frozenset(f"{s.name}.{c}" for s in STREAMS for c in s.dropped_by_default)
@@ -194,6 +195,14 @@ class DeploymentSettings:
         parse=_seconds,
         rule=rules.int_at_least(MIN_SENSOR_INTERVAL_S, " of seconds"),
         help="Minimum seconds between change-sensor ticks.",
+    )
+    step_processes: int = setting(
+        env="OUTREACH_STEP_PROCESSES",
+        default=1,
+        parse=_seconds,
+        rule=rules.int_in(1, MAX_STEP_PROCESSES),
+        help="Steps of a run executed at once, each in a process of its own; 1 runs them "
+        'one by one in the run\'s process (see "Running beyond one machine").',
     )
 
     def selected_streams(self) -> tuple[Stream, ...]:

@@ -23,6 +23,7 @@ from outreach_assets.assets import (
     build_current_asset,
     build_stream_asset,
     check_results,
+    executor_for,
     partition_metadata,
     run_metadata,
 )
@@ -31,6 +32,7 @@ from outreach_assets.assets.sweep import SweepStats
 from outreach_assets.catalog import STREAMS, get_stream
 from outreach_assets.config import ConfigError, deployment_settings_from_env
 from outreach_assets.convert import arrow_schema
+from outreach_assets.definitions import build_defs
 from outreach_assets.resources.io_manager import OutreachIOManager
 from outreach_assets.sandbox import SandboxServer
 from outreach_assets.storage import PartitionResult
@@ -386,3 +388,18 @@ def test_current_state_merges_only_the_partitions_changed_since_its_last_build(
         assert current() == sb.truth("calls")  # same answer as a full rebuild
         assert run(tags=range_tags) == "full"  # 31 changed partitions: cheaper to rebuild
         assert current() == sb.truth("calls")
+
+
+def test_step_processes_choose_the_executor_of_every_job() -> None:
+    """1 (the default) runs steps in the run's process; more, in that many processes."""
+    for processes, name in ((None, "in_process"), ("3", "multiprocess_3")):
+        environ = {"OUTREACH_START_DATE": "2024-01-01"}
+        if processes:
+            environ["OUTREACH_STEP_PROCESSES"] = processes
+        defs = build_defs(environ)
+        jobs = [defs.resolve_job_def(j.name) for j in defs.jobs or []]
+        jobs.append(defs.resolve_implicit_global_asset_job_def())
+        assert {job.executor_def.name for job in jobs} == {name}
+    assert executor_for(3).config_schema is not None and executor_for(3) is executor_for(3)
+    with pytest.raises(ConfigError, match="OUTREACH_STEP_PROCESSES"):
+        build_defs({"OUTREACH_START_DATE": "2024-01-01", "OUTREACH_STEP_PROCESSES": "0"})

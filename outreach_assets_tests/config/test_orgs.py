@@ -130,3 +130,12 @@ def test_choosing_an_org_for_a_command() -> None:
     assert choose_org(without, None).org == ""
     with pytest.raises(ConfigError, match="--org acme needs OUTREACH_ORGS"):
         choose_org(without, "acme")
+
+
+def test_orgs_with_different_step_processes_are_refused_in_one_line() -> None:
+    from outreach_assets.definitions import build_defs
+
+    environ = {**SHARED, "OUTREACH_STEP_PROCESSES": "3"}
+    build_defs(environ)  # the same for both: one executor
+    with pytest.raises(ConfigError, match="the orgs' STEP_PROCESSES differ"):
+        build_defs({**environ, "OUTREACH_GLOBEX_STEP_PROCESSES": "2"})

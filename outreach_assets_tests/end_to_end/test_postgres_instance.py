@@ -297,3 +297,73 @@ def test_the_close_out_tick_lands_yesterday_and_postgres_records_it(
             assert yesterday in instance.get_materialized_partitions(key)
     for stream in STREAMS:
         assert not deployment.problems(stream, [yesterday])
+
+
+WORKER_STREAMS = ("calls", "prospects", "accounts")
+WORKERS = 3
+QUOTA = 0.5
+RATE_LIMIT = 20
+
+
+def test_three_step_processes_share_one_token_the_pool_and_the_quota(
+    sandbox_factory: Callable[..., SandboxServer],
+    postgres_server: PostgresServer,
+    tmp_path: Path,
+) -> None:
+    """A worker deployment: three streams' steps in three processes at once
+    (``OUTREACH_STEP_PROCESSES=3``) on the Postgres instance, sharing the database token
+    store (rotating refresh tokens), the pool and one user's quota: every file as the
+    sandbox holds it, one access token minted, and no rate window past ``quota_limit``."""
+    first = _days()[0]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sb = sandbox_factory(
+        start=f"{first}T00:00:00Z",
+        end=now,
+        sizes=dict.fromkeys(WORKER_STREAMS, 150),
+        rate_limit=RATE_LIMIT,
+        rate_window_s=2.0,
+        rotate_refresh_tokens=True,
+    )
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    instance_url = postgres_server.create_database()
+    yaml_text = _instance_yaml(instance_url, pool_limit=WORKERS, max_runs=1)
+    (home / "dagster.yaml").write_text(yaml_text)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "DAGSTER_"))}
+    env = {
+        **clean,
+        **sb.environment(),
+        "OUTREACH_START_DATE": first,
+        "OUTREACH_STREAMS": ",".join(WORKER_STREAMS),
+        "OUTREACH_DATA_DIR": str(tmp_path / "data"),
+        "OUTREACH_TOKEN_STORE": postgres_server.create_database(),
+        "OUTREACH_STEP_PROCESSES": str(WORKERS),
+        "OUTREACH_PAGE_SIZE": "15",
+        "OUTREACH_QUOTA_LIMIT": str(QUOTA),
+        "DAGSTER_HOME": str(home),
+    }
+    deployment = Deployment(sb, home, env)
+    keys = _days()
+    sb.reset_stats()
+
+    deployment.dagster(
+        "asset", "materialize", "-m", "outreach_assets",
+        "--select", ",".join(f"outreach/{s}" for s in WORKER_STREAMS),
+        "--partition-range", f"{keys[0]}...{keys[-1]}",
+    )  # fmt: skip
+
+    for stream in WORKER_STREAMS:
+        assert not deployment.problems(stream, keys)
+    stats = sb.stats
+    assert stats.token_mints == 1 and stats.status_counts.get(400, 0) == 0
+    windows = sb.rate_windows()
+    assert max(w.used for w in windows) <= QUOTA * RATE_LIMIT, [w.used for w in windows]
+    assert stats.rate_limited == 0
+    with deployment.instance() as instance:
+        (run,) = instance.get_runs()
+        entries = [e for e in instance.all_logs(run.run_id) if e.dagster_event]
+        starts = [e for e in entries if e.dagster_event_type == dg.DagsterEventType.STEP_START]
+        pids = {e.dagster_event.pid for e in starts if e.dagster_event is not None}
+        spans = sorted(_step_spans(instance, run.run_id))
+    assert len(starts) == len(WORKER_STREAMS) and len(pids) == len(WORKER_STREAMS)
+    assert any(later < end for (_, end), (later, _) in itertools.pairwise(spans))  # at once
