@@ -7,10 +7,10 @@ progress lines and stop), ``bodies`` (reading and validating bodies, error summa
 ``token_store`` (tokens shared between processes, in a file), ``pg_token_store`` (in
 PostgreSQL), ``stores`` (which one a setting names), ``tokens`` (the lazy token manager),
 ``quota`` (rate-limit headers and the limiter), ``quota_ledger`` and ``pg_quota_ledger``
-(the limiter's view shared by processes, in a file or in PostgreSQL), ``retry`` (backoff), ``prefetch`` (pages
-fetched ahead in threads), ``slices`` (long scans split into concurrent time slices),
-``log`` (the logger interface and redaction). Settings live in ``outreach_assets.config``,
-errors in ``outreach_assets.errors``.
+(the limiter's view shared by processes, in a file or in PostgreSQL), ``retry``
+(backoff), ``prefetch`` (pages fetched ahead in threads), ``slices`` (long scans split
+into concurrent time slices), ``log`` (the logger interface and redaction). Settings live
+in ``outreach_assets.config``, errors in ``outreach_assets.errors``.
 """
 
 from outreach_assets.client.http import OutreachClient
