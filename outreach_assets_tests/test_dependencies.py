@@ -4,7 +4,7 @@ Dagster's libraries are released in lockstep with one core release each (dagster
 0.29.N requires dagster==1.13.N exactly), and the newest library can lag the newest core,
 so the project pins the core. These tests read the pins from the installed project's own
 metadata and check them against each other and against what is installed (the suite runs
-with the ``test`` extra, which includes ``scale``).
+with the ``test`` and ``scale`` extras).
 """
 
 import re
@@ -39,7 +39,7 @@ def _pinned(requirement: Requirement) -> str:
 
 
 def test_every_requirement_of_the_base_install_and_the_extras_is_installed() -> None:
-    """What ``pip install -e '.[test]'`` resolved satisfies every requirement, the project's
+    """What ``pip install -e '.[test,scale]'`` resolved satisfies every requirement, the project's
     and, one level down, the Dagster libraries' own (dagster-postgres names its core)."""
     assert {"scale", "test"} <= set(_extras())
     unmet = []

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -62,6 +61,7 @@ class FileQuotaLedger:
     def __init__(self, path: str | os.PathLike[str], key: str) -> None:
         self.path = Path(path)
         self._key = key
+        self._lock: filelock.FileLock | None = None  # made once: each request uses it twice
 
     @property
     def location(self) -> str:
@@ -70,8 +70,7 @@ class FileQuotaLedger:
     @contextlib.contextmanager
     def transact(self) -> Iterator[dict[str, object]]:
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            lock = filelock.FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT_S, mode=0o600)
+            lock = self._lock or self._make_lock()
             lock.acquire()
         except (OSError, filelock.Timeout) as exc:
             raise ConfigError(
@@ -91,18 +90,26 @@ class FileQuotaLedger:
     def close(self) -> None:
         pass  # nothing is held between transactions
 
+    def _make_lock(self) -> filelock.FileLock:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._lock = filelock.FileLock(f"{self.path}.lock", timeout=LOCK_TIMEOUT_S, mode=0o600)
+        return self._lock
+
     def _read(self) -> dict[str, object]:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_bytes())
         except (OSError, ValueError):
             return {}  # missing or damaged: the next response's headers start it again
         return data if isinstance(data, dict) else {}
 
     def _write(self, data: dict[str, object]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        """Replace the file whole (readers outside the lock never see half of it); the
+        temporary name is fixed, as only the lock's holder writes."""
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it 0600
-                json.dump(data, fh)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(json.dumps(data).encode())
             os.replace(tmp, self.path)
         except OSError:
             with contextlib.suppress(OSError):

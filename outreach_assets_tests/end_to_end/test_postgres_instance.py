@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,6 +79,14 @@ class Deployment:
         assert done.returncode == 0, output[-4000:]
         return output
 
+    def backfill(self, streams: Sequence[str], keys: list[str]) -> None:
+        """The README's range backfill of ``streams`` from the command line: one run."""
+        self.dagster(
+            "asset", "materialize", "-m", "outreach_assets",
+            "--select", ",".join(f"outreach/{s}" for s in streams),
+            "--partition-range", f"{keys[0]}...{keys[-1]}",
+        )  # fmt: skip
+
     def problems(
         self, stream: str, keys: list[str], truth: Mapping[int, str] | None = None
     ) -> list[str]:
@@ -136,11 +144,7 @@ def deployment(
 
 def test_a_range_backfill_lands_and_is_recorded_in_postgres(deployment: Deployment) -> None:
     keys = _days()
-    selection = ",".join(f"outreach/{s}" for s in STREAMS)
-    deployment.dagster(
-        "asset", "materialize", "-m", "outreach_assets", "--select", selection,
-        "--partition-range", f"{keys[0]}...{keys[-1]}",
-    )  # fmt: skip
+    deployment.backfill(STREAMS, keys)
     for stream in STREAMS:
         assert not deployment.problems(stream, keys)
     with deployment.instance() as instance:
@@ -214,11 +218,7 @@ def test_the_daemon_queues_the_change_sensors_runs_in_postgres_one_api_step_at_a
     deployment: Deployment, daemon: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
     keys = _days()
-    selection = ",".join(f"outreach/{s}" for s in STREAMS)
-    deployment.dagster(
-        "asset", "materialize", "-m", "outreach_assets", "--select", selection,
-        "--partition-range", f"{keys[0]}...{keys[-1]}",
-    )  # fmt: skip
+    deployment.backfill(STREAMS, keys)
     landed = {stream: deployment.sb.truth(stream) for stream in STREAMS}
     for stream in STREAMS:
         deployment.sb.touch(stream, count=2)  # moved to today: older files keep their version
@@ -346,11 +346,7 @@ def test_three_step_processes_share_one_token_the_pool_and_the_quota(
     keys = _days()
     sb.reset_stats()
 
-    deployment.dagster(
-        "asset", "materialize", "-m", "outreach_assets",
-        "--select", ",".join(f"outreach/{s}" for s in WORKER_STREAMS),
-        "--partition-range", f"{keys[0]}...{keys[-1]}",
-    )  # fmt: skip
+    deployment.backfill(WORKER_STREAMS, keys)
 
     for stream in WORKER_STREAMS:
         assert not deployment.problems(stream, keys)
