@@ -95,7 +95,7 @@ def _hours(text: str) -> float:
     return float(text.strip())
 
 
-def _seconds(text: str) -> int:
+def _integer(text: str) -> int:
     return int(text.strip())
 
 
@@ -192,14 +192,14 @@ class DeploymentSettings:
     sensor_interval_s: int = setting(
         env="OUTREACH_SENSOR_INTERVAL_S",
         default=300,
-        parse=_seconds,
+        parse=_integer,
         rule=rules.int_at_least(MIN_SENSOR_INTERVAL_S, " of seconds"),
         help="Minimum seconds between change-sensor ticks.",
     )
     step_processes: int = setting(
         env="OUTREACH_STEP_PROCESSES",
         default=1,
-        parse=_seconds,
+        parse=_integer,
         rule=rules.int_in(1, MAX_STEP_PROCESSES),
         help="Steps of a run executed at once, each in a process of its own; 1 runs them "
         'one by one in the run\'s process (see "Running beyond one machine").',

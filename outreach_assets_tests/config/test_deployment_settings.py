@@ -22,6 +22,7 @@ BAD_VALUES: list[tuple[str, str, str | None]] = [
     ("keep_columns", "prospects.firstName", "not a column dropped by default"),
     ("close_lag_hours", "168", "from 0 to below 168"),
     ("sensor_interval_s", "29", "at least 30"),
+    ("step_processes", "0", "an integer from 1 to 64"),
     ("streams", "prospects,prospect", "'prospect' is not a stream; the streams are account_notes"),
     ("exclude_streams", "calls, call", "'call' is not a stream"),
     ("reconcile_cron", "", None),

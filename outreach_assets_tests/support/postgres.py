@@ -20,6 +20,11 @@ not under test, speed is. ``initdb`` refuses to run as root
 binaries run as the ``postgres`` system user, in a folder made with ``tempfile.mkdtemp``
 and handed to that user (pytest's ``tmp_path`` is not readable by other users).
 
+Debian's ``postgresql`` package rather than a pip wheel that bundles a server: ``.ci/run``
+installs it with ``apt-get`` as it does Chromium, it is the server a Debian host runs in
+production, and its binaries (``initdb``, ``pg_ctl``, ``psql``) are the documented ones
+instead of a wheel's private copy whose version lags the distribution's security updates.
+
 When the binaries are missing, :class:`PostgresUnavailable` says how to install them; the
 fixture turns that into a skip.
 """
