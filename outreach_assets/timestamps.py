@@ -58,6 +58,19 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
 
 
+def lacks_zone(value: Any) -> bool:
+    """Whether ``value`` is ISO date-time text that :func:`parse_timestamp` reads, but
+    without an offset, so that it was taken as UTC: Outreach sends one with every time of
+    day, so such a value is counted where it is met rather than trusted silently. A bare
+    date (a day, as some timestamp fields carry) is not counted."""
+    if type(value) is not str or len(value) <= len("2024-01-01"):
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is None
+    except ValueError:
+        return False
+
+
 def parse_http_date(text: str) -> datetime | None:
     """An HTTP date (RFC 9110, as in ``Retry-After``) or an ISO time, in UTC; else None."""
     try:

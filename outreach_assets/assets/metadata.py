@@ -56,6 +56,8 @@ def run_metadata(
         metadata["values_moved_to__extra"] = dg.MetadataValue.json(moved)
         metadata["unknown_attributes"] = dg.MetadataValue.json(conversion.unknown_attributes)
         metadata["unknown_relationships"] = dg.MetadataValue.json(conversion.unknown_relationships)
+    if conversion.assumed_utc:
+        metadata["timestamps_without_zone"] = dg.MetadataValue.json(conversion.assumed_utc)
     return metadata
 
 
@@ -89,4 +91,9 @@ def log_run(
         log.warning(
             f"{stream.name}: values of an unexpected type were kept in _extra instead of "
             f"their column: {json.dumps(stats.conversion.moved_to_extra)}"
+        )
+    if stats.conversion.assumed_utc:
+        log.warning(
+            f"{stream.name}: timestamps without a UTC offset were read as UTC (Outreach "
+            f"sends one on every timestamp): {json.dumps(stats.conversion.assumed_utc)}"
         )

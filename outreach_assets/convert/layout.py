@@ -83,6 +83,8 @@ class ConversionStats:
     # links, meta or ``data: null`` is listed with 0, so a new relationship is noticed
     # before it carries ids.
     unknown_relationships: dict[str, int] = field(default_factory=dict)
+    # Timestamps without a UTC offset, read as UTC, per field (Outreach always sends one).
+    assumed_utc: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: "ConversionStats") -> None:
         """Add another batch's counts, so a partition made of many pages logs one summary."""
@@ -91,6 +93,7 @@ class ConversionStats:
         _add(self.moved_to_extra, other.moved_to_extra)
         _add(self.unknown_attributes, other.unknown_attributes)
         _add(self.unknown_relationships, other.unknown_relationships)
+        _add(self.assumed_utc, other.assumed_utc)
 
 
 def _add(total: dict[str, int], counts: dict[str, int]) -> None:

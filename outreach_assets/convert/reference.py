@@ -108,6 +108,7 @@ from outreach_assets.convert.values import (
     Rejected,
     as_id,
 )
+from outreach_assets.timestamps import lacks_zone
 
 
 def to_record_batch(
@@ -276,6 +277,12 @@ def _convert_column(
         out.append(converted)
     if moved:
         stats.moved_to_extra[f.name] = stats.moved_to_extra.get(f.name, 0) + moved
+    if f.type is FieldType.TIMESTAMP:  # the fast cast refuses these, so they all pass here
+        zoneless = sum(
+            1 for v, c in zip(values, out, strict=True) if c is not None and lacks_zone(v)
+        )
+        if zoneless:
+            stats.assumed_utc[f.name] = stats.assumed_utc.get(f.name, 0) + zoneless
     return pa.array(out, type=ARROW_TYPES[f.type])
 
 

@@ -10,12 +10,17 @@ pyarrow/DuckDB dataset scans), then committed:
   appears whole or not at all.
 
 A killed process leaves its temporary files behind, and on S3 an incomplete multipart
-upload; the next write of the same target removes those untouched for :data:`STALE_AFTER`.
+upload. The first write of a stream by a store removes its folder's leftovers: a temporary
+file whose name says it was made on this host by a process that is gone, at once; any other
+untouched for :data:`STALE_AFTER` (its process may live on another host sharing the
+folder); and on S3 the folder's uploads older than that.
 """
 
 import contextlib
 import os
+import re
 import secrets
+import socket
 import tempfile
 import time
 from datetime import timedelta
@@ -28,11 +33,12 @@ from outreach_assets.storage.objects import abort_stale_uploads, upload
 from outreach_assets.storage.paths import parent
 
 INPROGRESS_SUFFIX: Final = ".inprogress"
-# A temporary file untouched for this long is taken to be a killed process's and removed when
-# the same file is written again. Should it belong to a run still writing that partition
-# (two runs on one partition, one idle for an hour), that run loses its file and fails
-# before committing anything; its retry starts over.
+# A temporary file of another host untouched for this long is taken to be a killed process's
+# and removed by the next write of its stream. Should it belong to a run still writing (one
+# idle for an hour), that run loses its file and fails before committing anything; its retry
+# starts over.
 STALE_AFTER: Final = timedelta(hours=1)
+_NOT_IN_NAMES: Final = re.compile(r"[^A-Za-z0-9-]")
 STAGING_DIR_NAME: Final = "outreach_assets-staging"
 
 
@@ -45,14 +51,16 @@ class AtomicFiles:
         self._swept: set[str] = set()  # remote folders whose stale uploads were aborted
 
     def new_temp(self, target: str) -> str:
-        """A hidden local temporary file for ``target``, created empty and exclusively.
+        """A hidden local temporary file for ``target``, created empty and exclusively,
+        named after its host and process so that a cleanup can tell a dead writer's.
 
         Exclusive creation: two runs writing the same target never share a file.
         """
         directory, prefix = self._temp_location(target)
         os.makedirs(directory, exist_ok=True)
         while True:
-            path = os.path.join(directory, f"{prefix}{secrets.token_hex(4)}{INPROGRESS_SUFFIX}")
+            name = f"{prefix}{_owner()}.{secrets.token_hex(4)}{INPROGRESS_SUFFIX}"
+            path = os.path.join(directory, name)
             try:
                 os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
             except FileExistsError:
@@ -69,13 +77,16 @@ class AtomicFiles:
             remove_quietly(tmp)
 
     def remove_stale(self, target: str) -> None:
-        """Delete temporary files of ``target`` left behind by a killed process, and on S3
-        abort its folder's abandoned uploads (once per folder and store)."""
+        """Delete the leftovers of killed writers of ``target``'s stream (see the module's
+        docstring), once per stream folder and store, before its first write."""
         folder = parent(target)
-        if not self.local and folder not in self._swept:
+        if folder in self._swept:
+            return
+        self._swept.add(folder)
+        if not self.local:
             abort_stale_uploads(self._fs, folder, STALE_AFTER)
-            self._swept.add(folder)
         directory, prefix = self._temp_location(target)
+        prefix = prefix if not self.local else "."  # every partition's, locally
         try:
             entries = os.listdir(directory)
         except FileNotFoundError:
@@ -85,7 +96,7 @@ class AtomicFiles:
             if entry.startswith(prefix) and entry.endswith(INPROGRESS_SUFFIX):
                 path = os.path.join(directory, entry)
                 with contextlib.suppress(FileNotFoundError):
-                    if os.path.getmtime(path) < cutoff:
+                    if _writer_is_gone(entry) or os.path.getmtime(path) < cutoff:
                         os.remove(path)
 
     def _temp_location(self, target: str) -> tuple[str, str]:
@@ -99,6 +110,29 @@ class AtomicFiles:
             return folder, f".{base}."
         stream = folder.rsplit("/", 1)[-1]
         return os.path.join(tempfile.gettempdir(), STAGING_DIR_NAME), f".{stream}.{base}."
+
+
+def _owner() -> str:
+    """``<host>-<pid>`` of this process, as it goes into a temporary file's name."""
+    return f"{_NOT_IN_NAMES.sub('-', socket.gethostname())}-{os.getpid()}"
+
+
+def _writer_is_gone(name: str) -> bool:
+    """Whether the temporary file ``name`` was made on this host by a process that no longer
+    exists; ``False`` when its name does not say (another host, an older name)."""
+    parts = name.removesuffix(INPROGRESS_SUFFIX).rsplit(".", 2)
+    if len(parts) < 3:
+        return False
+    host, _, pid = parts[1].rpartition("-")
+    if host != _NOT_IN_NAMES.sub("-", socket.gethostname()) or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 def remove_quietly(path: str) -> None:

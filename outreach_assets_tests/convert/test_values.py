@@ -69,6 +69,8 @@ def test_timestamps_normalize_to_utc(text, expected):
         assert column.type == pa.timestamp("us", tz="UTC")
         assert column.to_pylist()[-1] == expected.replace(tzinfo=UTC)
         assert stats.moved_to_extra == {}
+        # Read as UTC, but counted: Outreach always sends an offset.
+        assert stats.assumed_utc == ({"updatedAt": 1} if text == "2024-02-16T19:30:18" else {})
 
 
 @pytest.mark.parametrize(("stream_name", "name", "value"), WRONG_TYPED)

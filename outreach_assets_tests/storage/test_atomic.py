@@ -1,6 +1,9 @@
 """Temporary files: whole files or none, and a killed process's leftovers removed."""
 
 import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,19 +40,33 @@ def test_write_table_is_atomic(tmp_path: Path) -> None:
     assert all_files(tmp_path) == ["call_purposes_current.parquet"]
 
 
-def test_stale_inprogress_files_of_written_keys_are_removed(store: ParquetStore) -> None:
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_the_first_write_of_a_stream_removes_its_dead_writers_leftovers(
+    store: ParquetStore,
+) -> None:
+    """Any partition's: a file of a gone process on this host at once, any other after
+    STALE_AFTER; a file of a live process (this one) or of another host stays."""
     folder = Path(store.stream_path("call_purposes"))
     folder.mkdir(parents=True)
-    stale = folder / ".2024-03-01.parquet.dead.inprogress"
-    fresh = folder / ".2024-03-01.parquet.live.inprogress"
-    other = folder / ".2024-03-09.parquet.dead.inprogress"
-    for path in (stale, fresh, other):
+    host = socket.gethostname()
+    dead = folder / f".2024-03-09.parquet.{host}-{_dead_pid()}.a1b2c3d4.inprogress"
+    alive = folder / f".2024-03-08.parquet.{host}-{os.getpid()}.a1b2c3d4.inprogress"
+    elsewhere = folder / ".2024-03-07.parquet.otherhost-1.a1b2c3d4.inprogress"
+    old = folder / ".2024-03-06.parquet.otherhost-1.e5f6a7b8.inprogress"
+    unnamed = folder / ".2024-03-05.parquet.dead.inprogress"  # a name without its writer
+    for path in (dead, alive, elsewhere, old, unnamed):
         path.write_bytes(b"x")
     two_hours_ago = time.time() - 7200
-    for path in (stale, other):
+    for path in (old, unnamed):
         os.utime(path, (two_hours_ago, two_hours_ago))
 
-    write_purposes(store, [window(1)], [])
+    write_purposes(store, [window(1)], [])  # another partition than any of theirs
 
-    assert not stale.exists()
-    assert fresh.exists() and other.exists()
+    assert not dead.exists() and not old.exists() and not unnamed.exists()
+    assert alive.exists() and elsewhere.exists()
