@@ -41,6 +41,20 @@ class AuthError(FatalError):
     """The token endpoint refused to give us an access token, or the API refused it twice."""
 
 
+class CredentialsRejected(AuthError):
+    """The token endpoint refused the credentials themselves (OAuth ``invalid_client``,
+    ``invalid_grant`` or ``unauthorized_client``, RFC 6749 section 5.2,
+    https://datatracker.ietf.org/doc/html/rfc6749#section-5.2): the same request can only
+    get the same answer, so the token store remembers it and no other step asks again."""
+
+    def __init__(self, message: str, error_code: str = "") -> None:
+        super().__init__(message, error_code)
+        self.error_code = error_code
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class APIError(OutreachError):
     """An API request failed for good; raised as one of the two kinds below."""
 
@@ -64,6 +78,18 @@ class APIError(OutreachError):
 
 class FatalAPIError(APIError, FatalError):
     """Outreach refused the request itself (a 4xx other than timeout or rate limiting)."""
+
+
+class UnexpectedResponseError(FatalAPIError):
+    """Something answered 200 with a whole body that is no JSON:API page (HTML, other
+    JSON), or a page whose ``links.next`` leaves the API host: what answers at that address
+    is not Outreach's API, or not as this client knows it, and asking again gets the same."""
+
+
+class PaginationCycleError(FatalAPIError):
+    """The pages went round in a circle: a ``links.next`` already followed in the scan, or a
+    page that brought nothing new. Asking again walks the same circle and burns quota, so
+    the scan fails at once instead of retrying."""
 
 
 class RetriableAPIError(APIError, RetriableError):

@@ -5,7 +5,8 @@ it for other names). ``partitions``: the shared time-window partitions. ``sweep`
 sweep over a run's windows, routed per partition. ``stream`` and ``current``: the two asset
 builders; ``checks`` and ``metadata``: what a materialization checks and records.
 ``factory``: every stream's assets. ``jobs``: the sync and current-state jobs. ``bound``:
-the resources an asset or sensor uses, by the keys of its org's translator.
+the resources an asset or sensor uses, by the keys of its org's translator. ``lifeline``:
+step workers that die with the run's process; runs a killed process left STARTED, failed.
 """
 
 from outreach_assets.assets.checks import (

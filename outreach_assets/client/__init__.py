@@ -1,9 +1,11 @@
 """HTTP client for the Outreach REST API v2: no Dagster and no converters in here.
 
 Modules: ``http`` (``OutreachClient``: one scan, page by page), ``scan`` (a scan's state,
-progress lines and stop), ``bodies`` (reading and validating bodies, error summaries),
+progress lines and stop), ``pagesize`` (the page size after 502/504s), ``bodies`` (reading
+and validating bodies, error summaries),
 ``page`` (what a scan yields, and the protocols a caller's page form implements),
-``pagination`` (URLs), ``oauth`` (token endpoint, authorize URL, code exchange),
+``pagination`` (URLs, and the guard against pages that go round in a circle),
+``oauth`` (token endpoint, authorize URL, code exchange),
 ``token_store`` (tokens shared between processes, in a file), ``pg_token_store`` (in
 PostgreSQL), ``stores`` (which one a setting names), ``tokens`` (the lazy token manager),
 ``quota`` (rate-limit headers and the limiter), ``quota_ledger`` and ``pg_quota_ledger``

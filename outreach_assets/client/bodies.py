@@ -1,11 +1,17 @@
 """Response bodies: reading a page whole, validating it, and turning an error into a message.
 
 A 200 body is accepted only as a JSON:API list (an object whose ``data`` is an array), by the
-caller's decoder when it takes the bytes, else by ``json.loads``; anything else counts as cut
-short or unparsable and is retried by the client. Error bodies are summarised for messages,
-with every secret the request carried redacted.
+caller's decoder when it takes the bytes, else by ``json.loads``. Anything else is one of two
+things, told apart by what the bytes show: cut short (fewer bytes than ``Content-Length``, or
+JSON that ends mid-document: the parser ran out of input), which the client retries; or whole
+but wrong (HTML, JSON that is no JSON:API list, text that is no JSON at all), which asking
+again cannot change: :func:`wrong_content` names the content type and the body's start, so
+the person reading it sees the login page or proxy that answered. Error bodies are
+summarised for messages, with every secret the request carried redacted.
 """
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,11 +23,20 @@ from outreach_assets.client.page import DecodedPage, Page, PageDecoder, R
 from outreach_assets.client.pagination import next_link
 from outreach_assets.client.scan import Scan
 from outreach_assets.config import env
-from outreach_assets.errors import APIError, AuthError, FatalAPIError, RetriableAPIError
+from outreach_assets.config.client import DEFAULT_API_BASE_URL
+from outreach_assets.errors import (
+    APIError,
+    AuthError,
+    FatalAPIError,
+    RetriableAPIError,
+    UnexpectedResponseError,
+)
 from outreach_assets.jsontext import loads_or_none
 
 _SUMMARY_BYTES = 200
 _SUMMARY_CHARS = 300
+_LITERALS = ("true", "false", "null")  # a body cut inside one ends in a prefix of it
+_NUMBER_CHARS = "-+.eE0123456789"  # or in a number's
 
 
 @dataclass(frozen=True)
@@ -48,16 +63,79 @@ def read_body(resp: requests.Response) -> bytes:
     return b"".join(resp.iter_content(chunk_size=None))
 
 
-def accept(content: bytes, decoder: PageDecoder[Any] | None) -> Body | None:
-    """The 200 body, by the decoder when it takes it; ``None`` if cut short or unparsable."""
+@dataclass(frozen=True)
+class Rejected:
+    """Why a 200 body is no page: ``cut_short`` ones are retried, the others fail at once."""
+
+    cut_short: bool
+    why: str
+    content_type: str = ""
+
+
+def accept(
+    content: bytes, decoder: PageDecoder[Any] | None, headers: Mapping[str, str]
+) -> Body | Rejected:
+    """The 200 body, by the decoder when it takes it; else why it is not a page."""
     if decoder is not None:
         decoded = decoder.decode(content)
         if decoded is not None:
             return Body(None, decoded, decoded.next_link)
-    payload = loads_or_none(content)
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        return None
-    return Body(payload["data"], None, next_link(payload))
+    content_type = headers.get("Content-Type", "")
+    declared = headers.get("Content-Length", "")
+    if declared.isdigit() and not headers.get("Content-Encoding") and len(content) < int(declared):
+        return Rejected(True, f"HTTP 200 with a body cut short ({len(content)} of {declared} B)")
+    try:
+        payload = json.loads(content.decode("utf-8"))  # JSON on the wire is UTF-8 (RFC 8259)
+    except ValueError as exc:
+        if _json_cut_off(exc, content_type):
+            return Rejected(True, f"HTTP 200 with JSON cut off mid-document ({len(content)} B)")
+        return Rejected(False, "a body that is not JSON", content_type)
+    if isinstance(payload, dict) and isinstance(payload.get("data"), list):
+        return Body(payload["data"], None, next_link(payload))
+    shape = f"an object with keys {sorted(payload)[:5]}" if isinstance(payload, dict) else None
+    kind = shape or type(payload).__name__
+    return Rejected(False, f"JSON that is not a JSON:API list ({kind})", content_type)
+
+
+def _json_cut_off(exc: ValueError, content_type: str) -> bool:
+    """Whether a body that failed to parse is JSON that ended early, rather than no JSON:
+    it is labelled JSON (or not labelled), starts like a document, and the parser stopped
+    where the text ran out (inside a character, a string, a literal or a number, or after
+    the last complete value)."""
+    if content_type and "json" not in content_type.lower():
+        return False
+    if isinstance(exc, UnicodeDecodeError):
+        return exc.reason == "unexpected end of data"
+    if not isinstance(exc, json.JSONDecodeError):
+        return False
+    text = exc.doc.strip()
+    if text[:1] not in ("", "{", "["):
+        return False
+    tail = exc.doc[exc.pos :].strip()
+    if exc.msg.startswith(("Unterminated string", "Invalid \\uXXXX escape")):
+        return True
+    return any(w.startswith(tail) for w in _LITERALS) or not tail.strip(_NUMBER_CHARS)
+
+
+def wrong_content(
+    rejected: Rejected, content: bytes, scan: Scan, url_path: str, secrets: tuple[str, ...]
+) -> UnexpectedResponseError:
+    """The error for a whole 200 body that is no page: the stream, the request, the status,
+    the content type and the body's first bytes (redacted, whitespace folded), which is
+    usually enough to recognise the login page, proxy or wrong service that answered."""
+    longest = max((len(s) for s in secrets if s), default=0)
+    text = content[: _SUMMARY_BYTES + longest].decode("utf-8", "replace")
+    start = " ".join(redact(text, secrets).split())[:_SUMMARY_BYTES] or "(empty body)"
+    content_type = rejected.content_type or "(no Content-Type)"
+    return UnexpectedResponseError(
+        f"Outreach API answered stream {scan.stream!r} (GET {url_path}) with HTTP 200 and "
+        f"{rejected.why}, Content-Type {content_type}, instead of a JSON:API page; it starts: "
+        f"{start!r}. Asking again gets the same; check that {env('api_base_url')} "
+        f"(api_base_url) is Outreach's API ({DEFAULT_API_BASE_URL})",
+        status=200,
+        stream=scan.stream,
+        url_path=url_path,
+    )
 
 
 def fill_page(body: Body, decoder: PageDecoder[R] | None, head: Page[R]) -> Page[R]:

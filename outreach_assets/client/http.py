@@ -3,16 +3,16 @@
 Each request goes: wait for quota -> get an access token -> GET -> read the quota headers ->
 decide. 200 with a JSON:API body is a page; 401 refreshes the token once and retries; 429
 waits (Retry-After, else the window reset, else ``rate_limit_backoff_s``) without using up
-the retry budget; 5xx, timeouts, dropped connections and truncated or unparsable bodies are
-retried with exponential backoff and full jitter, up to ``max_retries``; 502 and 504 also
-halve the page size for the rest of the scan; any other status fails at once with the
-JSON:API error. ``iter_pages`` is a generator, so memory holds one page at a time.
+the retry budget; 5xx, timeouts, dropped connections and cut-short bodies are retried with
+exponential backoff and full jitter, up to ``max_retries`` (a 502/504 that repeats for a
+page halves the page size: ``pagesize``); a whole 200 body that is no JSON:API page, and any
+other status, fail at once. ``iter_pages`` is a generator: one page at a time in memory.
 
 A caller that turns pages into something else (Arrow batches) can hand ``iter_pages`` a
 :class:`PageDecoder`: it reads each 200 body straight from its bytes, so a wide page never
 becomes a list of dicts. A body it refuses goes through ``json.loads`` and the decoder's own
-conversion of the parsed records, so every body is still validated (cut short or unparsable
-is retried) and ``links.next`` is followed with the same checks either way.
+conversion of the parsed records, so every body is still validated (cut short is retried)
+and ``links.next`` is followed with the same checks either way.
 """
 
 import threading
@@ -34,13 +34,15 @@ from outreach_assets.client.bodies import (
     read_body,
     refusal,
     refused_twice,
+    wrong_content,
 )
 from outreach_assets.client.log import LoggerLike, default_logger
 from outreach_assets.client.oauth import TokenEndpoint
 from outreach_assets.client.page import Page, PageDecoder, R
+from outreach_assets.client.pagesize import SHRINK_STATUSES, PageSizer
 from outreach_assets.client.pagination import (
+    CycleGuard,
     first_page_url,
-    follow,
     page_size_of,
     url_path,
     with_page_size,
@@ -62,7 +64,6 @@ from outreach_assets.config.declare import check
 from outreach_assets.errors import RateLimitError, RetriableAPIError
 
 JSON_API: Final = "application/vnd.api+json"
-SHRINK_STATUSES = frozenset({502, 504})  # the gateway gave up on a slow, big page
 
 
 class OutreachClient:
@@ -212,13 +213,14 @@ class OutreachClient:
             scope=stream.scope,
             cancel=cancel if cancel is not None else threading.Event(),
         )
-        base = self.settings.api_base_url
-        url: str | None = first_page_url(base, stream, size, start, end, ids_only=ids_only)
+        sizer = PageSizer(scan, size)
+        guard = CycleGuard(stream, self.settings.api_base_url, ids_only=ids_only)
+        url: str | None = first_page_url(guard.base, stream, size, start, end, ids_only=ids_only)
         while url is not None:
-            if (page_size_of(url) or 0) > scan.page_size:
-                url = with_page_size(url, scan.page_size)  # keep a shrunk page size shrunk
+            if page_size_of(url) not in (None, scan.page_size):
+                url = with_page_size(url, scan.page_size)  # links.next has the last page's
             started = time.monotonic()
-            body, url = self._fetch(url, scan, decoder)
+            body, url = self._fetch(url, scan, decoder, sizer)
             converting = time.monotonic()
             head: Page[R] = Page([], scan.pages + 1, url_path(url), scan.page_size, 0.0)
             page = fill_page(body, decoder, head)
@@ -231,21 +233,25 @@ class OutreachClient:
             with self._stats_lock:
                 self._stats.pages += 1
                 self._stats.records += page.count
+            url = guard.follow(page, body.next_link, url, scan.pages)  # before it is handed over
+            sizer.page_served(more=url is not None)
             yield page
             scan.report()
-            url = follow(body.next_link, url, self.settings.api_base_url, scan.stream, scan.pages)
         scan.report(final=True)
 
     def get_collection(self, path: str) -> list[dict[str, Any]]:
         """The ``data`` of one GET of ``path``, an unpaged collection such as ``types``: one
         request, with the same token, quota, retries and errors as a page."""
         scan = Scan(path, page_size=0, min_page_size=0, log=self._log)
-        body, _ = self._fetch(f"{self.settings.api_base_url.rstrip('/')}/{path}", scan, None)
+        url = f"{self.settings.api_base_url.rstrip('/')}/{path}"
+        body, _ = self._fetch(url, scan, None, PageSizer(scan, 0))
         return body.records or []
 
     # --- one request, with everything that can go wrong ----------------------------------
 
-    def _fetch(self, url: str, scan: Scan, decoder: PageDecoder[Any] | None) -> tuple[Body, str]:
+    def _fetch(
+        self, url: str, scan: Scan, decoder: PageDecoder[Any] | None, sizer: PageSizer
+    ) -> tuple[Body, str]:
         """GET one page; returns the validated body and the URL finally used."""
         failures = 0
         waited = 0.0
@@ -274,17 +280,18 @@ class OutreachClient:
             refused = False
             if status == 200:
                 decoding = time.monotonic()
-                body = accept(content, decoder)
-                if body is not None:
+                body = accept(content, decoder, resp.headers)
+                if isinstance(body, Body):
                     return replace(body, decode_s=time.monotonic() - decoding), url
-                failure = f"HTTP 200 with a truncated or unparsable body ({len(content)} B)"
-                failures = self._retry(scan, url, failures, failure)
+                if not body.cut_short:
+                    raise wrong_content(body, content, scan, url_path(url), self._secrets(token))
+                failures = self._retry(scan, url, failures, body.why)
             elif status == 429:
                 reason = f"HTTP 429 {self._error_summary(resp, token)}"
                 waited += self._wait_after_429(resp, scan, url, waited=waited, reason=reason)
             elif status >= 500:
                 if status in SHRINK_STATUSES:
-                    url = self._shrink(url, scan, status)
+                    url = self._shrink(url, sizer, status)
                 failure = f"HTTP {status} {self._error_summary(resp, token)}"
                 failures = self._retry(scan, url, failures, failure)
             else:
@@ -345,20 +352,13 @@ class OutreachClient:
         scan.pause(delay, "a retry backoff")
         return failures
 
-    def _shrink(self, url: str, scan: Scan, status: int) -> str:
-        """Halve the page size for the rest of the scan (a big page timed out upstream)."""
-        if page_size_of(url) is None:  # one document, not a page: nothing to make smaller
-            return url
-        smaller = max(scan.min_page_size, scan.page_size // 2)
-        if smaller < scan.page_size:
-            self._log.warning(
-                f"{scan.stream}: HTTP {status} on page {scan.pages + 1}; page size "
-                f"{scan.page_size} -> {smaller} for the rest of this scan"
-            )
-            scan.page_size = smaller
-            with self._stats_lock:
-                self._stats.page_size_reductions += 1
-        return with_page_size(url, scan.page_size)
+    def _shrink(self, url: str, sizer: PageSizer, status: int) -> str:
+        """Count a 502/504 for this page; ``url`` with a halved size if it repeated."""
+        if page_size_of(url) is None or not sizer.gateway_failure(status):
+            return url  # one document, not a page, or a first 502/504 that may be random
+        with self._stats_lock:
+            self._stats.page_size_reductions += 1
+        return with_page_size(url, sizer.scan.page_size)
 
     # --- waiting ---------------------------------------------------------------------------
 

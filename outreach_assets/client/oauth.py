@@ -8,19 +8,21 @@ request body (which holds the client secret and the refresh token) never appears
 line or an error.
 """
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode
 
 import requests
+import urllib3
 
 from outreach_assets.client.log import LoggerLike, default_logger, redact
 from outreach_assets.client.quota import parse_retry_after
 from outreach_assets.client.retry import TRANSPORT_ERRORS, backoff_delay, describe_transport_error
 from outreach_assets.config import env
 from outreach_assets.config.client import DEFAULT_AUTHORIZE_URL, ClientSettings
-from outreach_assets.errors import AuthError
+from outreach_assets.errors import AuthError, CredentialsRejected
 from outreach_assets.jsontext import loads_or_none
 
 TOKEN_THROTTLE_WAIT_S = 60.0  # Outreach allows one token per user per minute
@@ -63,6 +65,40 @@ class TokenResponse:
             scope=str(data.get("scope") or ""),
             created_at=float(created) if isinstance(created, int | float) else None,
         )
+
+
+def _was_sent(exc: Exception) -> bool:
+    """Whether the request may have reached the token endpoint: not when the connection was
+    never made (refused, connect timeout, TLS or proxy failure)."""
+    never_connected = (
+        requests.exceptions.ConnectTimeout,
+        requests.exceptions.SSLError,
+        requests.exceptions.ProxyError,
+    )
+    if isinstance(exc, never_connected):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+def read_token_error(body: object) -> tuple[str | None, str]:
+    """The error code (snake_case) and description of a refused token request, in either
+    form it comes in: OAuth's ``{"error": "invalid_grant", "error_description": ...}``
+    (RFC 6749 section 5.2, https://datatracker.ietf.org/doc/html/rfc6749#section-5.2) or
+    the API's JSON:API ``{"errors": [{"id": "invalidGrant", "title": ..., "detail": ...}]}``
+    (https://jsonapi.org/format/#error-objects), so both are classified alike."""
+    if not isinstance(body, dict):
+        return None, ""
+    code, text = body.get("error"), body.get("error_description")
+    errors = body.get("errors")
+    if not isinstance(code, str) and isinstance(errors, list) and errors:
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        code = first.get("id") if isinstance(first.get("id"), str) else first.get("code")
+        text = first.get("detail") or first.get("title")
+    if not isinstance(code, str) or not code.strip():
+        return None, str(text or "")
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", code.strip()).lower().replace("-", "_")
+    return snake, str(text or "")
 
 
 def authorize_url(
@@ -130,18 +166,41 @@ class TokenEndpoint:
                 )
             except TRANSPORT_ERRORS as exc:
                 failures = self._backoff(failures, describe_transport_error(exc))
+                if _was_sent(exc):
+                    waited += self._wait_out_lost_mint(waited)
                 continue
             if resp.status_code == 200:
                 token = TokenResponse.from_json(loads_or_none(resp.content))
                 if token is not None:
                     return token
                 failures = self._backoff(failures, "HTTP 200 without an access_token")
+                waited += self._wait_out_lost_mint(waited)
             elif resp.status_code == 429:
                 waited += self._wait_throttle(resp, waited)
             elif resp.status_code >= 500:
                 failures = self._backoff(failures, f"HTTP {resp.status_code}")
+                if resp.status_code != 503:  # 503: not served (RFC 9110 section 15.6.4)
+                    waited += self._wait_out_lost_mint(waited)
             else:
                 raise self._client_error(resp, form["grant_type"], secrets)
+
+    def _wait_out_lost_mint(self, waited: float) -> float:
+        """Before retrying an attempt that may have minted a token whose answer we lost (a
+        timeout once sent, a 200 without a token, a gateway's 5xx), wait the minute out:
+        the retry would otherwise meet the one-token-a-minute throttle, a 429 we caused."""
+        budget = self._settings.max_rate_limit_wait_s
+        if waited + TOKEN_THROTTLE_WAIT_S > budget:
+            raise AuthError(
+                f"the Outreach token endpoint {self._settings.token_url} may have minted a "
+                "token whose answer was lost; a retry must wait a minute (one token per user "
+                f"per minute), beyond max_rate_limit_wait_s={budget:g}"
+            )
+        self._log.warning(
+            "the Outreach token endpoint may have minted a token whose answer was lost; "
+            f"waiting {TOKEN_THROTTLE_WAIT_S:.0f} s so the retry is not throttled"
+        )
+        time.sleep(TOKEN_THROTTLE_WAIT_S)
+        return TOKEN_THROTTLE_WAIT_S
 
     def _backoff(self, failures: int, failure: str) -> int:
         s = self._settings
@@ -180,23 +239,34 @@ class TokenEndpoint:
     def _client_error(
         self, resp: requests.Response, grant: str, secrets: tuple[str, ...]
     ) -> AuthError:
-        body = loads_or_none(resp.content)
-        error = body.get("error") if isinstance(body, dict) else None
-        description = body.get("error_description") if isinstance(body, dict) else None
-        detail = redact(f"{error or 'no error code'}: {description or ''}".strip(": "), secrets)
+        error, description = read_token_error(loads_or_none(resp.content))
+        detail = redact(f"{error or 'no error code'}: {description}".strip(": "), secrets)
         status = resp.status_code
         if error == "invalid_grant" and grant == "refresh_token":
-            return AuthError(self._invalid_refresh_message(status, detail))
+            return CredentialsRejected(self._invalid_refresh_message(status, detail), error)
         if error == "invalid_grant":
             return AuthError(
                 f"Outreach rejected the authorization code (HTTP {status} {detail}); codes are "
                 "short-lived and single-use: run `outreach-assets auth url` again and exchange "
                 f"the new code at once, with the same {env('redirect_uri')} as the authorize URL"
             )
+        if error == "unauthorized_client":
+            return CredentialsRejected(
+                f"Outreach does not allow this app the {grant} grant (HTTP {status} {detail}); "
+                f"check the app at Outreach and that {env('client_id')} names it, then "
+                f"re-authorize: {REAUTHORIZE_HOWTO}",
+                error,
+            )
         if error == "invalid_client" or status == 401:
-            return AuthError(
+            message = (
                 f"Outreach rejected the client credentials (HTTP {status} {detail}); check "
                 f"{env('client_id')} and {env('client_secret')} against your Outreach app"
+            )
+            # A 401 without invalid_client may come from a proxy: not proof enough to remember.
+            return (
+                CredentialsRejected(message, error)
+                if error == "invalid_client"
+                else AuthError(message)
             )
         return AuthError(
             f"the Outreach token endpoint {self._settings.token_url} answered HTTP {status} "

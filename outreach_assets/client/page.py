@@ -10,12 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from outreach_assets.timestamps import parse_timestamp, to_ms
+
 
 class PageRows(Protocol):
     """A decoded page, as the slicer sees it."""
 
     def keys(self, cursor: str) -> tuple[list[Any], list[int | None]]:
-        """Every row's id, and its ``cursor`` in ms since the epoch (None if unreadable)."""
+        """Every row's id, and its ``cursor`` in ms since the epoch (None if unreadable);
+        ``cursor=""`` (a full snapshot has none): the ids, with every cursor None."""
         ...
 
     def keep(self, mask: Sequence[bool]) -> Self:
@@ -78,3 +81,18 @@ class Page(Generic[R]):
     @property
     def count(self) -> int:
         return len(self.records) if self.decoded is None else self.decoded_records
+
+
+def page_keys(page: Page[Any], cursor: str) -> tuple[list[Any], list[int | None]]:
+    """Ids and cursors (ms since the epoch, None where unreadable) of a page's records,
+    whether it holds raw resource objects or a decoded value."""
+    if page.decoded is not None:
+        return page.decoded.keys(cursor)
+    return [r.get("id") for r in page.records], [_cursor_ms(r, cursor) for r in page.records]
+
+
+def _cursor_ms(record: dict[str, Any], cursor: str) -> int | None:
+    """A record's cursor in ms since the epoch (the API's precision), or None if unreadable."""
+    attributes = record.get("attributes")
+    moment = parse_timestamp(attributes.get(cursor)) if isinstance(attributes, dict) else None
+    return None if moment is None else to_ms(moment)

@@ -32,6 +32,10 @@ UPDATE ON outreach_assets_tokens TO <role>``; the role also needs ``CREATE`` on 
 for the first use, or create the table ahead with the statement below), revoke it from
 ``PUBLIC``, require TLS (``sslmode=verify-full`` in the URL) when the server is not local,
 and keep the password out of the URL (``~/.pgpass`` or ``PGPASSWORD``, which libpq reads).
+A refusal of the credentials is remembered in ``outreach_assets_token_rejections``
+(created when the first is recorded; grant SELECT, INSERT, UPDATE and DELETE on it too):
+a digest of the credentials and the message, no secret. Without it a refusal is still
+raised, just remembered by nobody.
 The row is never logged: the store's :attr:`location` and every message show the URL with
 its password masked, and no statement that carries a token is ever put into a message.
 
@@ -46,7 +50,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from outreach_assets.client.token_store import LOCK_TIMEOUT_S, StoredToken
+from outreach_assets.client.token_store import LOCK_TIMEOUT_S, Rejection, StoredToken
 from outreach_assets.config import env
 from outreach_assets.errors import AuthError, ConfigError
 
@@ -80,6 +84,30 @@ _UPSERT: Final = (
     "issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, "
     "source_fingerprint = EXCLUDED.source_fingerprint, updated_at = now()"
 )
+# A remembered refusal of the credentials (token_store.Rejection), in a table of its own so
+# that the token table's layout (and the grants on it) stay as deployed; it holds no secret.
+REJECTIONS: Final = "outreach_assets_token_rejections"
+CREATE_REJECTIONS: Final = f"""
+CREATE TABLE IF NOT EXISTS {REJECTIONS} (
+    token_url text NOT NULL,
+    client_id text NOT NULL,
+    org text NOT NULL DEFAULT '',
+    credentials_fingerprint text NOT NULL,
+    message text NOT NULL,
+    rejected_at double precision NOT NULL,
+    PRIMARY KEY (token_url, client_id, org)
+)"""
+_KEY: Final = "token_url = %s AND client_id = %s AND org = %s"
+_SELECT_REJECTION: Final = (
+    f"SELECT credentials_fingerprint, message, rejected_at FROM {REJECTIONS} WHERE {_KEY}"
+)
+_UPSERT_REJECTION: Final = (
+    f"INSERT INTO {REJECTIONS} (token_url, client_id, org, credentials_fingerprint, message, "
+    "rejected_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (token_url, client_id, org) DO "
+    "UPDATE SET credentials_fingerprint = EXCLUDED.credentials_fingerprint, "
+    "message = EXCLUDED.message, rejected_at = EXCLUDED.rejected_at"
+)
+_DELETE_REJECTION: Final = f"DELETE FROM {REJECTIONS} WHERE {_KEY}"
 # Concurrent CREATE TABLE IF NOT EXISTS can still fail on the catalog's unique index
 # (pg_type_typname_nsp_index) when two sessions create the same table at once (the check
 # and the insert into the catalog are not atomic: https://postgresql.org/message-id/
@@ -205,6 +233,30 @@ class PostgresTokenStore:
         with self._connection("write") as conn, self._errors("write"), conn.cursor() as cur:
             cur.execute(_UPSERT, values)
 
+    def load_rejection(self) -> Rejection | None:
+        """The remembered refusal; none while its table does not exist (no CREATE needed)."""
+        with self._connection("read") as conn, self._errors("read"), conn.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (REJECTIONS,))
+            exists = cur.fetchone()
+            if not (exists and exists[0]):
+                return None
+            cur.execute(_SELECT_REJECTION, self._key)
+            row = cur.fetchone()
+        return None if row is None else Rejection(str(row[0]), str(row[1]), float(row[2]))
+
+    def save_rejection(self, rejection: Rejection | None) -> None:
+        """Record or forget the refusal; the table is created when the first is recorded."""
+        with self._connection("write") as conn, self._errors("write"):
+            if rejection is None:
+                if self.load_rejection() is not None:
+                    with conn.cursor() as cur:
+                        cur.execute(_DELETE_REJECTION, self._key)
+                return
+            self._ensure_table(conn, REJECTIONS, CREATE_REJECTIONS)
+            row = (rejection.credentials_fingerprint, rejection.message, rejection.rejected_at)
+            with conn.cursor() as cur:
+                cur.execute(_UPSERT_REJECTION, (*self._key, *row))
+
     def check_writable(self) -> None:
         """Prove this role may write the row, without changing it: the same upsert in a
         transaction that is rolled back (for ``outreach-assets check``)."""
@@ -286,17 +338,17 @@ class PostgresTokenStore:
                     # Durable before save() returns, whatever the server's default.
                     cur.execute("SET synchronous_commit = on")
                 if not self._table_ready:
-                    self._ensure_table(conn)
+                    self._ensure_table(conn, TABLE, CREATE_TABLE)
                     self._table_ready = True
         except BaseException:
             conn.close()
             raise
         return conn
 
-    def _ensure_table(self, conn: Any) -> None:
+    def _ensure_table(self, conn: Any, table: str, create: str) -> None:
         """Create the table unless it exists; needs no CREATE privilege once it does."""
         with conn.cursor() as cur:
-            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,))
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
             row = cur.fetchone()
             if row is not None and row[0]:
                 return
@@ -304,7 +356,7 @@ class PostgresTokenStore:
             try:
                 cur.execute("SET LOCAL lock_timeout = %s", (self._lock_timeout(),))
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATE_LOCK_KEY,))
-                cur.execute(CREATE_TABLE)
+                cur.execute(create)
                 conn.commit()
             except BaseException:
                 conn.rollback()

@@ -46,9 +46,9 @@ from typing import Any
 
 from outreach_assets.catalog import Stream
 from outreach_assets.client.http import OutreachClient
-from outreach_assets.client.page import Page, PageDecoder
+from outreach_assets.client.page import Page, PageDecoder, page_keys
 from outreach_assets.client.prefetch import Prefetcher, prefetch
-from outreach_assets.timestamps import ONE_MS, format_cursor_time, from_ms, parse_timestamp, to_ms
+from outreach_assets.timestamps import ONE_MS, format_cursor_time, from_ms, to_ms
 
 # Each extra slice costs at most one partial page: one per 50 pages keeps us within 2%.
 PAGES_PER_EXTRA_SLICE = 50
@@ -287,27 +287,12 @@ def _bounded(pages: Iterator[Page[Any]], cursor: str, last_ms: int) -> Iterator[
         _close(pages)
 
 
-def page_keys(page: Page[Any], cursor: str) -> tuple[list[Any], list[int | None]]:
-    """Ids and cursors (ms since the epoch, None where unreadable) of a page's records,
-    whether it holds raw resource objects or a decoded value."""
-    if page.decoded is not None:
-        return page.decoded.keys(cursor)
-    return [r.get("id") for r in page.records], [_cursor_ms(r, cursor) for r in page.records]
-
-
 def keep_rows(page: Page[Any], keep: Sequence[bool]) -> Page[Any]:
     """The page with only the rows where ``keep`` is true."""
     if page.decoded is None:
         return replace(page, records=[r for r, k in zip(page.records, keep, strict=True) if k])
     kept = page.decoded.keep(keep)
     return replace(page, decoded=kept, decoded_records=kept.rows)
-
-
-def _cursor_ms(record: dict[str, Any], cursor: str) -> int | None:
-    """A record's cursor in ms since the epoch (the API's precision), or None if unreadable."""
-    attributes = record.get("attributes")
-    moment = parse_timestamp(attributes.get(cursor)) if isinstance(attributes, dict) else None
-    return None if moment is None else to_ms(moment)
 
 
 def _text(ms: int) -> str:

@@ -27,13 +27,16 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import filelock
 
 from outreach_assets.config import env
 from outreach_assets.errors import AuthError, ConfigError
 
+# The token layout's version. The remembered rejection is an optional key beside it rather
+# than a new version, so processes still running an older release (a rolling deploy) keep
+# reading the tokens of a file that also holds a rejection instead of taking it for empty.
 STORE_VERSION = 1
 LOCK_TIMEOUT_S = 600.0  # the holder may be waiting out a throttled token endpoint
 MAX_EXPIRY_MARGIN_S = 300.0  # refresh this long before expiry (less for short-lived tokens)
@@ -42,6 +45,44 @@ MAX_EXPIRY_MARGIN_S = 300.0  # refresh this long before expiry (less for short-l
 def fingerprint(secret: str) -> str:
     """A one-way digest, so a store can say which token it descends from without holding it."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def credentials_fingerprint(client_id: str, client_secret: str, refresh_token: str) -> str:
+    """One digest of the credentials a refresh is made with: a remembered rejection applies
+    exactly while all three are unchanged (fixing any one of them clears it)."""
+    return fingerprint(json.dumps([client_id, client_secret, refresh_token]))
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The token endpoint refused these credentials for good; remembered so that no other
+    step, run or process asks again with them (each ask is a token request, and the error
+    would be the same). Holds a digest of the credentials and the already redacted message,
+    never a secret."""
+
+    credentials_fingerprint: str
+    message: str
+    rejected_at: float  # Unix time
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "credentials_fingerprint": self.credentials_fingerprint,
+            "message": self.message,
+            "rejected_at": self.rejected_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> "Rejection | None":
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls(
+                str(data["credentials_fingerprint"]),
+                str(data["message"]),
+                float(data["rejected_at"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 @dataclass(frozen=True)
@@ -103,6 +144,18 @@ class TokenStore(Protocol):
     def lock(self) -> AbstractContextManager[None]: ...
 
 
+@runtime_checkable
+class RejectionStore(Protocol):
+    """A token store that also remembers a rejection, for every process sharing it. Optional:
+    for a store without it the token manager remembers rejections in its own process only."""
+
+    def load_rejection(self) -> Rejection | None: ...
+
+    def save_rejection(self, rejection: Rejection | None) -> None:
+        """Record ``rejection`` (``None`` forgets it); callers hold ``lock()``."""
+        ...
+
+
 def default_store_path(token_url: str, client_id: str, org: str = "") -> Path:
     """``$DAGSTER_HOME/outreach_assets/tokens/<hash>.json``, else under ``~/.outreach_assets``.
 
@@ -133,6 +186,30 @@ class FileTokenStore:
         return str(self.path)
 
     def load(self) -> StoredToken | None:
+        return StoredToken.from_json(self._read())
+
+    def save(self, token: StoredToken) -> None:
+        """Write the token, keeping a remembered rejection (callers hold ``lock()``)."""
+        self._write({**self._rejection_part(), **token.to_json()})
+
+    def load_rejection(self) -> Rejection | None:
+        data = self._read()
+        return Rejection.from_json(data.get("rejection")) if isinstance(data, dict) else None
+
+    def save_rejection(self, rejection: Rejection | None) -> None:
+        """Write or forget the rejection, keeping the tokens (callers hold ``lock()``)."""
+        data = self._read()
+        kept = dict(data) if isinstance(data, dict) else {"version": STORE_VERSION}
+        kept.pop("rejection", None)
+        self._write(kept if rejection is None else {**kept, "rejection": rejection.to_json()})
+
+    def _rejection_part(self) -> dict[str, object]:
+        data = self._read()
+        if isinstance(data, dict) and isinstance(data.get("rejection"), dict):
+            return {"rejection": data["rejection"]}
+        return {}
+
+    def _read(self) -> object:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -140,11 +217,11 @@ class FileTokenStore:
         except OSError as exc:
             raise self._config_error("read", exc) from None
         try:
-            return StoredToken.from_json(json.loads(text))
+            return json.loads(text)
         except ValueError:
             return None  # a damaged file is replaced by the next save
 
-    def save(self, token: StoredToken) -> None:
+    def _write(self, data: dict[str, object]) -> None:
         self._make_parent()
         try:
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
@@ -152,7 +229,7 @@ class FileTokenStore:
             raise self._config_error("write", exc) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it 0600
-                json.dump(token.to_json(), fh)
+                json.dump(data, fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)

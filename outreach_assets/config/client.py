@@ -167,7 +167,7 @@ class ClientSettings:
         default=10,
         parse=_int,
         rule=rules.int_in(1, MAX_PAGE_SIZE),
-        help="Floor when 502/504 answers halve the page size.",
+        help="Floor when repeated 502/504 answers for a page halve the page size.",
     )
     user_agent: str = setting(
         env="OUTREACH_USER_AGENT",

@@ -24,9 +24,11 @@ class ConvertedPage:
         return self.batch.num_rows
 
     def keys(self, cursor: str) -> tuple[list[Any], list[int | None]]:
-        """Ids, and ``cursor`` in ms since the epoch (None where null)."""
-        micros = pc.cast(self.batch.column(cursor), pa.int64()).to_pylist()
+        """Ids, and ``cursor`` in ms since the epoch (None where null; all None for ``""``)."""
         ids = self.batch.column(ID_COLUMN).to_pylist()
+        if not cursor:  # a full snapshot: no cursor column
+            return ids, [None] * len(ids)
+        micros = pc.cast(self.batch.column(cursor), pa.int64()).to_pylist()
         return ids, [None if m is None else m // 1000 for m in micros]
 
     def keep(self, mask: Sequence[bool]) -> "ConvertedPage":

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from outreach_assets.catalog import Stream
 from outreach_assets.jsontext import compact, loads_or_none
@@ -25,6 +25,7 @@ from outreach_assets.sandbox.data import DataStore, StreamData
 from outreach_assets.sandbox.execute import execute
 from outreach_assets.sandbox.faults import FaultInjector
 from outreach_assets.sandbox.messages import (
+    JSON,
     JSONAPI,
     TEXT,
     Request,
@@ -32,7 +33,12 @@ from outreach_assets.sandbox.messages import (
     json_response,
     jsonapi_error,
 )
-from outreach_assets.sandbox.query import QueryError, parse_list_query, requested_fields
+from outreach_assets.sandbox.query import (
+    QueryError,
+    broken_cursor,
+    parse_list_query,
+    requested_fields,
+)
 from outreach_assets.sandbox.ratelimit import (
     RateLimiter,
     RateState,
@@ -49,6 +55,12 @@ TOKEN_PATH = "/oauth/token"
 TYPES_PATH = "types"  # under API_PREFIX
 
 _GATEWAY_TEXT = {502: b"Bad Gateway\n", 504: b"Gateway Timeout\n"}
+# What a single sign-on portal in front of an API answers a request it has not let through.
+_PORTAL_HTML = (
+    b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body><h1>Sign in to "
+    b'continue</h1><form method="post" action="/login"></form></body></html>\n'
+)
+HTML = "text/html; charset=utf-8"
 _FAULT_ERROR_IDS = {500: "internalServerError", 503: "serviceUnavailable"}
 # Renderers kept per (stream, fieldset); past this many, sparse ones are built afresh, so a
 # client sending endless distinct `fields[...]` cannot grow the cache without bound.
@@ -136,6 +148,8 @@ class SandboxApp:
         answer = self.tokens.grant(cfg, params, time.time())
         if answer.minted:
             self.stats.add(token_mints=1)
+            if self.tokens.mint_lost():
+                return Response(0, drop=True)
         return Response(answer.status, answer.body, answer.content_type)
 
     # --- /api/v2 ------------------------------------------------------------------------
@@ -150,6 +164,8 @@ class SandboxApp:
             return Response(0, drop=True)
         if fault.status is not None:
             response = self._injected(fault.status, cfg)
+        elif fault.body is not None:
+            response = _wrong_body(fault.body, cfg)
         else:
             response = self._serve(request, cfg)
         if fault.truncate:
@@ -252,7 +268,10 @@ class SandboxApp:
             meta = {"count": result.count, "count_truncated": False}
         tail = {"meta": meta}
         if result.indices:  # Outreach omits `links` entirely on an empty result
-            tail["links"] = _links(renderer.collection_url, pairs, result.next_cursor)
+            nxt = broken_cursor(result.next_cursor, params.get("page[after]"), cfg)
+            tail["links"] = _links(renderer.collection_url, pairs, nxt)
+            if cfg.next_link_origin and "next" in tail["links"]:
+                tail["links"]["next"] = _elsewhere(tail["links"]["next"], cfg.next_link_origin)
         chunks.append(b"]," + compact(tail).encode()[1:])
         response = Response(200, content_type=JSONAPI, chunks=chunks)
         if cfg.max_body_bytes is not None and response.length > cfg.max_body_bytes:
@@ -268,6 +287,19 @@ def _links(url: str, pairs: list[tuple[str, str]], next_cursor: str | None) -> d
     if next_cursor is not None:
         links["next"] = f"{url}?{urlencode([*kept, ('page[after]', next_cursor)])}"
     return links
+
+
+def _wrong_body(kind: str, cfg: SandboxConfig) -> Response:
+    """A whole 200 that is no JSON:API page (`html_rate`, `not_jsonapi_rate`)."""
+    if kind == "html":
+        return Response(200, _PORTAL_HTML, HTML)
+    return Response(200, cfg.not_jsonapi_body.encode(), JSON)
+
+
+def _elsewhere(link: str, origin: str) -> str:
+    """`link` with its scheme and host:port replaced by `origin`'s (`next_link_origin`)."""
+    moved = urlsplit(origin)
+    return urlunsplit(urlsplit(link)._replace(scheme=moved.scheme, netloc=moved.netloc))
 
 
 def _token_params(request: Request) -> dict[str, str] | None:

@@ -61,7 +61,19 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _oauth_error(status: int, error: str, description: str) -> TokenResponse:
+def _oauth_error(
+    status: int, error: str, description: str, cfg: SandboxConfig | None = None
+) -> TokenResponse:
+    """A refusal in the form ``cfg.token_error_form`` names: OAuth's (RFC 6749 section 5.2,
+    https://datatracker.ietf.org/doc/html/rfc6749#section-5.2), or the JSON:API error
+    object the API uses, always 401 and with a camelCase id, as some Outreach gateways
+    answer; the client must read both alike."""
+    if cfg is not None and cfg.token_error_form == "jsonapi":
+        words = error.split("_")
+        error_id = words[0] + "".join(w.capitalize() for w in words[1:])
+        title = " ".join(words).capitalize() + "."
+        errors = [{"id": error_id, "title": title, "detail": description}]
+        return TokenResponse(401, json.dumps({"errors": errors}).encode())
     body = json.dumps({"error": error, "error_description": description}).encode()
     return TokenResponse(status, body)
 
@@ -77,6 +89,7 @@ class TokenStore:
         self._access: dict[bytes, _AccessToken] = {}
         self._last_mint: dict[str, float] = {}
         self._expire_countdown: int | None = None
+        self._lose_mints = 0
 
     def current_refresh_token(self, user: str = USER) -> str:
         with self._lock:
@@ -91,7 +104,7 @@ class TokenStore:
             params.get("client_secret", ""), cfg.client_secret
         )
         if not client_ok:
-            return _oauth_error(401, "invalid_client", "Client authentication failed.")
+            return _oauth_error(401, "invalid_client", "Client authentication failed.", cfg)
         grant_type = params.get("grant_type")
         with self._lock:
             if grant_type == "authorization_code":
@@ -104,7 +117,7 @@ class TokenStore:
             else:
                 return _oauth_error(400, "unsupported_grant_type", "Unsupported grant_type.")
             if user is None:
-                return _oauth_error(400, "invalid_grant", _INVALID_GRANT)
+                return _oauth_error(400, "invalid_grant", _INVALID_GRANT, cfg)
             last = self._last_mint.get(user)
             if cfg.token_throttle_s > 0 and last is not None and now - last < cfg.token_throttle_s:
                 return TokenResponse(429, b"Retry later\n", "text/plain; charset=utf-8")
@@ -139,6 +152,16 @@ class TokenStore:
             "created_at": int(now),
         }
         return TokenResponse(200, json.dumps(body).encode())
+
+    def lose_next_mints(self, n: int) -> None:
+        with self._lock:
+            self._lose_mints = max(0, n)
+
+    def mint_lost(self) -> bool:
+        """Whether this mint's answer is to be lost (counts one of ``lose_next_mints``)."""
+        with self._lock:
+            lost, self._lose_mints = self._lose_mints > 0, max(0, self._lose_mints - 1)
+            return lost
 
     # --- bearer tokens on API requests ------------------------------------------------------
 

@@ -5,12 +5,14 @@ One frozen dataclass so a running server swaps the whole config atomically on
 """
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from outreach_assets.sandbox.isotime import parse_ms, within_key_range
 
 RESET_HEADER_FORMS = ("epoch", "seconds", "none")
+TOKEN_ERROR_FORMS = ("oauth", "jsonapi")
 # Attribute bodies are shared: every record takes one of this many seeded variants
 # (sandbox/data.py), so data knobs that vary attributes count variants, not records.
 VARIANTS = 32
@@ -92,6 +94,10 @@ class SandboxConfig:
     access_token_ttl_s: float = 7200
     rotate_refresh_tokens: bool = False
     token_throttle_s: float = 0.0
+    # How /oauth/token words a refusal: "oauth" as RFC 6749 section 5.2 has it
+    # ({"error": "invalid_grant"}, 400; invalid_client 401), or "jsonapi" as the API words
+    # its errors (401 with {"errors": [{"id": "invalidGrant", "title": ..., "detail": ...}]}).
+    token_error_form: str = "oauth"
     rate_limit: int = 10000
     rate_window_s: float = 3600.0
     remaining_two_values: bool = False
@@ -102,8 +108,26 @@ class SandboxConfig:
     error_rate: dict[int, float] = field(default_factory=_default_error_rate)
     drop_rate: float = 0.0
     truncate_rate: float = 0.0
+    # Whole 200 answers that are no JSON:API page, as a login portal or a proxy in front of
+    # the API gives (drawn from an RNG of their own, so the faults above replay as before):
+    # `html_rate` of the API requests get an HTML page as text/html, `not_jsonapi_rate` get
+    # `not_jsonapi_body` (JSON, `{"ok": true}` unless set, e.g. `[1, 2]`) as application/json.
+    html_rate: float = 0.0
+    not_jsonapi_rate: float = 0.0
+    not_jsonapi_body: str = '{"ok": true}'
+    # Set to `scheme://host:port`, every links.next points at that origin instead of the
+    # sandbox's (same path and query): a page leading a client's bearer token elsewhere.
+    next_link_origin: str | None = None
     max_body_bytes: int | None = None
     page_size_max: int = 1000
+    # Pagination that goes round in a circle (query.py, `broken_cursor`). With
+    # `alternate_next_links`, links.next alternates between two links from the second page
+    # on: page 3's points back at page 2, page 4's at page 3, and so on for ever.
+    alternate_next_links: bool = False
+    # With `stuck_cursors`, every page after the first answers with a fresh cursor (a text
+    # never sent before) that still points where the request's pointed: the same records
+    # come back on every page, for ever.
+    stuck_cursors: bool = False
 
     def __post_init__(self) -> None:
         # JSON (the /_sandbox/configure endpoint) can only carry string keys.
@@ -121,13 +145,20 @@ class SandboxConfig:
             raise ValueError("start and end must lie within about 34 years of 2020")
         if self.reset_header not in RESET_HEADER_FORMS:
             raise ValueError(f"reset_header must be one of {RESET_HEADER_FORMS}")
+        if self.token_error_form not in TOKEN_ERROR_FORMS:
+            raise ValueError(f"token_error_form must be one of {TOKEN_ERROR_FORMS}")
         if self.rate_limit < 1 or self.rate_window_s <= 0:
             raise ValueError("rate_limit must be >= 1 and rate_window_s > 0")
         if not 0 <= self.wrong_type_variants <= VARIANTS:
             raise ValueError(f"wrong_type_variants must be between 0 and {VARIANTS}")
         if self.page_size_max < 1:
             raise ValueError("page_size_max must be >= 1")
+        try:
+            json.loads(self.not_jsonapi_body)
+        except ValueError:
+            raise ValueError("not_jsonapi_body must be JSON") from None
         probabilities = [self.drop_rate, self.truncate_rate, *self.error_rate.values()]
+        probabilities += [self.html_rate, self.not_jsonapi_rate]
         if any(not 0.0 <= p <= 1.0 for p in probabilities):
             raise ValueError("fault rates are probabilities between 0 and 1")
 

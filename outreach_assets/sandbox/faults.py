@@ -1,8 +1,10 @@
-"""Injected failures: latency, 5xx, dropped connections and truncated bodies.
+"""Injected failures: latency, 5xx, dropped connections, truncated bodies and wrong bodies.
 
 Probabilistic faults draw from an RNG seeded by the config's ``seed``, and every API
 request draws the same number of values whatever the rates are, so a run replays identically
 for the same sequence of requests. One-shot counts (armed through triggers.py) take priority.
+Wrong bodies (a whole 200 that is no JSON:API page) draw from a second RNG, so adding them
+left the draws of the older faults, and the runs seeded with them, as they were.
 """
 
 import random
@@ -18,12 +20,14 @@ class FaultDecision:
     drop: bool = False  # close the connection without answering
     truncate: bool = False  # send the full Content-Length but only part of the body
     status: int | None = None  # answer this error status instead of serving
+    body: str | None = None  # answer 200 with this wrong body instead: "html" or "json"
 
 
 class FaultInjector:
     def __init__(self, seed: int) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(f"{seed}:faults")
+        self._bodies_rng = random.Random(f"{seed}:bodies")
         self._fail: deque[int] = deque()
         self._drop = 0
         self._truncate = 0
@@ -43,6 +47,7 @@ class FaultInjector:
     def decide(self, cfg: SandboxConfig) -> FaultDecision:
         with self._lock:
             draw_drop, draw_error, draw_truncate = (self._rng.random() for _ in range(3))
+            draw_html, draw_json = self._bodies_rng.random(), self._bodies_rng.random()
             if self._drop:
                 self._drop -= 1
                 return FaultDecision(drop=True)
@@ -54,7 +59,13 @@ class FaultInjector:
                 truncate = True
             if draw_drop < cfg.drop_rate:
                 return FaultDecision(drop=True)
-            return FaultDecision(truncate=truncate, status=_pick_status(cfg, draw_error))
+            status = _pick_status(cfg, draw_error)
+            body = None
+            if status is None and draw_html < cfg.html_rate:
+                body = "html"
+            elif status is None and draw_json < cfg.not_jsonapi_rate:
+                body = "json"
+            return FaultDecision(truncate=truncate, status=status, body=body)
 
 
 def _pick_status(cfg: SandboxConfig, draw: float) -> int | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from outreach_assets.catalog import FieldType
 from outreach_assets.jsontext import compact, loads_or_none
+from outreach_assets.sandbox.config import SandboxConfig
 from outreach_assets.sandbox.data import StreamData
 from outreach_assets.sandbox.isotime import format_ms, parse_ms
 
@@ -256,9 +257,41 @@ def encode_cursor(query: ListQuery, data: StreamData, last_index: int) -> str:
     value = data.getter(query.sort)(last_index)
     if data.field_types.get(query.sort) is FieldType.TIMESTAMP:
         value = format_ms(value)
-    payload = {"sp": query.sort_param, "sv": [value], "id": last_index + 1, "v": 1}
-    raw = compact(payload).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _encode({"sp": query.sort_param, "sv": [value], "id": last_index + 1, "v": 1})
+
+
+def _encode(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(compact(payload).encode()).decode().rstrip("=")
+
+
+def _payload(text: str) -> dict[str, Any] | None:
+    """A cursor's JSON object, or None if the text is not one of ours."""
+    try:
+        payload = loads_or_none(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def broken_cursor(next_cursor: str | None, after: str | None, cfg: SandboxConfig) -> str | None:
+    """The next page's cursor as a broken server sends it (`alternate_next_links`,
+    `stuck_cursors`), else ``next_cursor``; the first page's is always right.
+
+    The circle lives in the cursors, so the server keeps no state per scan: a stuck cursor
+    is the request's own with a counter raised, and an alternating one carries the
+    cursor it was reached with, which the page it leads to sends back as its next.
+    """
+    request = None if after is None or next_cursor is None else _payload(after)
+    if request is None or next_cursor is None or after is None:
+        return next_cursor
+    if cfg.stuck_cursors:
+        return _encode({**request, "n": int(request.get("n", 0)) + 1})
+    if cfg.alternate_next_links:
+        back = request.get("back")
+        if isinstance(back, str):
+            return back
+        return _encode({**(_payload(next_cursor) or {}), "back": after})
+    return next_cursor
 
 
 def decode_cursor(text: str, query: ListQuery, data: StreamData) -> tuple[Any, int]:

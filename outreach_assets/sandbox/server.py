@@ -245,6 +245,11 @@ class SandboxServer:
     expire_access_tokens = triggers.expire_access_tokens
     expire_after_requests = triggers.expire_after_requests
 
+    def lose_next_mints(self, n: int) -> None:
+        """The next ``n`` tokens are minted (the throttle counts them) but their answers are
+        lost: the connection closes without one, as when a response times out on the way."""
+        self._app.tokens.lose_next_mints(n)
+
     def _trigger_target(self) -> SandboxApp:
         return self._app
 

@@ -1,4 +1,4 @@
-"""Pagination: the first request, links.next, completeness, page-size shrinking, errors."""
+"""Pagination: the first request, links.next, completeness, page-size changes, errors."""
 
 import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
@@ -158,7 +158,9 @@ def test_requests_carry_json_api_headers_and_the_stream_page_cap(sandbox_factory
         assert page_size_of(seen.url) == 7
 
 
-def test_502_halves_the_page_for_the_rest_of_the_scan(sandbox_factory, tmp_path):
+def test_a_page_too_big_for_the_gateway_halves_the_size_and_regrowth_backs_off(
+    sandbox_factory, tmp_path
+):
     sb = sandbox_factory(sizes={INCREMENTAL.name: 400})
     wire = ResponseLog()
     logger = ListLogger()
@@ -171,17 +173,20 @@ def test_502_halves_the_page_for_the_rest_of_the_scan(sandbox_factory, tmp_path)
     ids = [int(r["id"]) for p in [first, *rest] for r in p.records]
     assert len(ids) == len(set(ids)) and sorted(ids) == sorted(sb.truth(INCREMENTAL.name))
     assert [p.page_size for p in rest] == [25] * 12
-    assert client.stats.page_size_reductions == 2
-    assert sb.stats.status_counts.get(502) == 2
-    assert logger.matching("page size 100 -> 50") and logger.matching("page size 50 -> 25")
+    # Two 502s at 100 and two at 50 for page 2; after 4 pages at 25 a try at 50 fails
+    # twice again, and the next try would wait for 8 pages, more than are left.
+    assert client.stats.page_size_reductions == 3
+    assert sb.stats.status_counts.get(502) == 6
+    changes = [m.split(": page size ")[1] for m in logger.matching(": page size ")]
+    assert [c.split(" (")[0] for c in changes] == ["100 -> 50", "50 -> 25", "25 -> 50", "50 -> 25"]
     retried = [s.url for s in wire.api() if s.status == 502][-1]
     assert "page%5Bafter%5D" in retried  # the links.next URL kept its cursor
 
 
 def test_page_size_never_shrinks_below_the_floor(sandbox_factory, tmp_path):
     sb = sandbox_factory(sizes={INCREMENTAL.name: 100}, max_body_bytes=10)
-    client = make_client(sb, tmp_path, min_page_size=25, max_retries=4)
-    with pytest.raises(APIError, match="failed after 5 attempts"):
+    client = make_client(sb, tmp_path, min_page_size=25, max_retries=6)
+    with pytest.raises(APIError, match="failed after 7 attempts"):
         scan_ids(client, INCREMENTAL, page_size=100)
     assert client.stats.page_size_reductions == 2  # 100 -> 50 -> 25, then no lower
 

@@ -21,13 +21,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from outreach_assets import assets
-from outreach_assets.assets import OutreachTranslator
+from outreach_assets.assets import OutreachTranslator, stream
+from outreach_assets.assets.lifeline import RUN_HOST_TAG, reap_dead_runs, this_host
 from outreach_assets.catalog import get_stream
 from outreach_assets.definitions import build_defs
 from outreach_assets.sandbox import SandboxServer
-from outreach_assets.storage import INPROGRESS_SUFFIX, STALE_AFTER, ParquetStore
+from outreach_assets.storage import INPROGRESS_SUFFIX, ParquetStore
 from outreach_assets_tests.support.clients import ROOT
+from outreach_assets_tests.support.dagster_dev import dagster_environment, live_group_members
 from outreach_assets_tests.support.files import SCHEMA, at, pbatch, purpose, window
 
 KEYS = OutreachTranslator()
@@ -104,9 +105,11 @@ def kill_mid_write(base: str) -> None:
 # ##### A PROCESS KILLED MID-WRITE
 
 
-def test_a_killed_write_keeps_the_old_file_and_its_temp_file_is_removed_once_stale(
+def test_a_killed_write_keeps_the_old_file_and_the_next_write_removes_its_temp_file(
     tmp_path: Path,
 ) -> None:
+    """The temporary file's name says which process on this host made it: once that
+    process is gone, the next write of the stream removes it, whatever its age."""
     base = str(tmp_path / "data")
     folder = tmp_path / "data" / NAME
     write(base, iter([rows(1, 5)]))
@@ -116,19 +119,13 @@ def test_a_killed_write_keeps_the_old_file_and_its_temp_file_is_removed_once_sta
     kill_mid_write(base)
 
     assert target.read_bytes() == good
-    (leftover,) = temp_files(folder)
+    assert len(temp_files(folder)) == 1  # the killed writer's
     assert ids_of(folder) == [1, 2, 3, 4, 5]  # pyarrow's dataset skips the hidden file
     assert sorted(pd.read_parquet(folder)["id"]) == [1, 2, 3, 4, 5]
     assert ParquetStore(base).existing_keys(NAME) == [KEY]
 
-    write(base, iter([rows(6, 3)]))  # a fresh temp file may be a live writer's: it stays
+    write(base, iter([rows(6, 3)]))  # its writer is dead: no need to wait STALE_AFTER
     assert ids_of(folder) == [6, 7, 8]
-    assert temp_files(folder) == [leftover]
-
-    long_ago = time.time() - STALE_AFTER.total_seconds() - 60
-    os.utime(leftover, (long_ago, long_ago))
-    write(base, iter([rows(9, 2)]))
-    assert ids_of(folder) == [9, 10]
     assert sorted(p.name for p in folder.iterdir()) == [f"{KEY}.parquet"]
 
 
@@ -255,7 +252,7 @@ def test_an_outage_beyond_the_clients_retries_makes_dagster_retry_the_step(
     asset asks Dagster for a retry (RetryRequested, as RETRY_POLICY schedules it), and the
     second attempt lands the whole partition."""
     sb, data = calls_sandbox(sandbox_factory, tmp_path, monkeypatch, OUTREACH_MAX_RETRIES="0")
-    monkeypatch.setattr(assets, "RETRY_POLICY", dg.RetryPolicy(max_retries=1, delay=0.1))
+    monkeypatch.setattr(stream, "RETRY_POLICY", dg.RetryPolicy(max_retries=1, delay=0.1))
     sb.fail_next(1, status=503)
     with dg.DagsterInstance.ephemeral() as instance:
         result = run_calls(instance, IN_PROCESS)
@@ -266,3 +263,125 @@ def test_an_outage_beyond_the_clients_retries_makes_dagster_retry_the_step(
     assert kinds.count(dg.DagsterEventType.STEP_RESTARTED) == 1
     landed = pq.read_table(data / "calls" / f"{DAY}.parquet").column("id").to_pylist()
     assert sorted(landed) == sorted(i for i, c in sb.truth("calls").items() if c[:10] == DAY)
+
+
+# ##### THE LAUNCHING COMMAND KILLED WITH SIGKILL MID-SWEEP
+
+
+KILL_PAGES, KILL_LATENCY_MS = 30, 300  # a sweep of about 9 s: long enough to kill it mid-way
+WORKERS_GONE_S = 5.0  # from the kill until no step worker is left
+MATERIALIZE_CALLS = [
+    *("-m", "dagster", "asset", "materialize", "-m", "outreach_assets"),
+    *("--select", "outreach/calls", "--partition", DAY),
+]
+
+
+def slow_calls_env(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path, **settings: str
+) -> tuple[SandboxServer, dict[str, str]]:
+    """A sandbox whose DAY of calls takes many slow pages, and a user's shell for it."""
+    sb = sandbox_factory(
+        records=0,
+        sizes={"calls": KILL_PAGES * PAGE_SIZE},
+        start=f"{DAY}T00:00:00Z",
+        end=f"{DAY}T23:59:59Z",
+        latency_ms=KILL_LATENCY_MS,
+    )
+    env = {
+        **dagster_environment(sb, tmp_path, "2024-01-01"),
+        "OUTREACH_PAGE_SIZE": str(PAGE_SIZE),
+        **settings,
+    }
+    return sb, env
+
+
+def kill_launcher_mid_sweep(sb: SandboxServer, env: dict[str, str]) -> int:
+    """Start ``dagster asset materialize`` in its own group, SIGKILL the command alone once
+    its step has read a few pages; return the group's id (the command's pid)."""
+    proc = subprocess.Popen(
+        [sys.executable, *MATERIALIZE_CALLS],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while sb.stats.api_requests < 3:
+        assert proc.poll() is None, "the command ended before it was killed"
+        assert time.monotonic() < deadline, "no request in 180 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    return proc.pid
+
+
+def the_run(home: str) -> dg.DagsterRun:
+    with dg.DagsterInstance.from_config(home) as instance:
+        (run,) = instance.get_runs(limit=1, filters=dg.RunsFilter(job_name="__ASSET_JOB"))
+        return run
+
+
+def test_killing_the_command_stops_its_step_workers_and_the_run_is_reported_failed(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    """Multiprocess executor: the step worker notices its parent's death at once and dies,
+    so no request follows and nothing is committed; the dead run is reported failed by the
+    next step of this host (here called directly, as ``guard_step`` does)."""
+    sb, env = slow_calls_env(sandbox_factory, tmp_path, OUTREACH_STEP_PROCESSES="2")
+    pgid = kill_launcher_mid_sweep(sb, env)
+    killed_at = time.monotonic()
+    while live_group_members(pgid) and time.monotonic() - killed_at < 30:
+        time.sleep(0.1)
+    gone_after = time.monotonic() - killed_at
+    left = live_group_members(pgid)
+    if left:
+        os.killpg(pgid, signal.SIGKILL)
+    requests = sb.stats.api_requests
+    time.sleep(2 * KILL_LATENCY_MS / 1000)
+    print(f"step workers gone {gone_after:.1f} s after the kill; {requests} requests in all")
+    assert not left, f"step workers outlived the command: {left}"
+    assert gone_after < WORKERS_GONE_S
+    assert sb.stats.api_requests == requests  # nobody is reading any more
+    assert requests < KILL_PAGES  # the sweep was cut short
+    assert not (tmp_path / "data" / "calls" / f"{DAY}.parquet").exists()
+
+    home = env["DAGSTER_HOME"]
+    run = the_run(home)
+    assert run.status == dg.DagsterRunStatus.STARTED  # Dagster alone never ends it
+    assert run.tags[RUN_HOST_TAG] == this_host()
+    with dg.DagsterInstance.from_config(home) as instance:
+        assert reap_dead_runs(instance, "the test") == [run.run_id]
+        assert reap_dead_runs(instance, "the test") == []
+        (failure,) = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert the_run(home).status == dg.DagsterRunStatus.FAILURE
+    message = failure.dagster_event.message if failure.dagster_event else ""
+    assert "is gone without ending the run" in (message or ""), failure
+
+
+def test_the_next_run_reports_a_killed_in_process_run_failed(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    """In-process executor: the kill takes the step with it, and the run stays STARTED
+    until the next run on this host finds its process gone."""
+    sb, env = slow_calls_env(sandbox_factory, tmp_path)
+    kill_launcher_mid_sweep(sb, env)
+    home = env["DAGSTER_HOME"]
+    killed = the_run(home)
+    assert killed.status == dg.DagsterRunStatus.STARTED
+
+    sb.configure(latency_ms=0)
+    subprocess.run(
+        [sys.executable, *MATERIALIZE_CALLS], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+    with dg.DagsterInstance.from_config(home) as instance:
+        after = instance.get_run_by_id(killed.run_id)
+        (failure,) = instance.all_logs(killed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        statuses = sorted(r.status.value for r in instance.get_runs())
+    assert after is not None
+    assert after.status == dg.DagsterRunStatus.FAILURE
+    message = failure.dagster_event.message if failure.dagster_event else ""
+    assert "is gone without ending the run" in (message or ""), failure
+    assert "Found by run " in (message or "")
+    assert statuses == ["FAILURE", "SUCCESS"]
