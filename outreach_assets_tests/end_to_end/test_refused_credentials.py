@@ -55,8 +55,9 @@ def test_a_wrong_secret_costs_one_token_request_for_the_whole_run(
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert len(failures) == len(STREAMS)
-    messages = {str(e.step_failure_data.error.message) for e in failures if e.step_failure_data}
-    assert all("OUTREACH_CLIENT_SECRET" in m for m in messages), messages
+    errors = [e.step_failure_data.error for e in failures if e.step_failure_data]
+    messages = {error.message for error in errors if error is not None}
+    assert messages and all("OUTREACH_CLIENT_SECRET" in m for m in messages), messages
     assert sb.stats.token_requests == 1  # before the store remembered refusals: one per step
     assert sb.stats.api_requests == 0
     assert "not-the-secret" not in (tmp_path / "tokens" / "store.json").read_text()
