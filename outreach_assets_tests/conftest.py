@@ -1,4 +1,5 @@
-"""Shared fixtures: Outreach sandbox servers over real HTTP on 127.0.0.1."""
+"""Shared fixtures: Outreach sandbox servers over real HTTP on 127.0.0.1, a PostgreSQL
+server and an S3 server (moto)."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -7,6 +8,11 @@ import pytest
 
 from outreach_assets.sandbox import SandboxConfig, SandboxServer
 from outreach_assets_tests.support.postgres import PostgresServer, PostgresUnavailable
+from outreach_assets_tests.support.s3 import s3_base, s3_server
+
+# The moto S3 server (session) and a bucket per test: registered once, here, so that every
+# test folder shares one server.
+__all__ = ["s3_base", "s3_server"]
 
 # Small enough that a whole stream is a few pages, big enough for ties and null relationships.
 SMALL_RECORDS = 40

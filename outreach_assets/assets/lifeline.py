@@ -21,17 +21,18 @@ So every step that calls Outreach (``guard_step``, entered through ``outreach_fa
   and on Linux ``prctl(PR_SET_PDEATHSIG)`` too, which holds even when the worker's threads
   are stuck (https://man7.org/linux/man-pages/man2/prctl.2.html);
 - tags its run with the run's process (host, boot, pid and start time), and reports failed
-  every STARTED run of this host whose tagged process is gone (``reap_dead_runs``; the
-  ``outreach-assets check`` command does the same). A run killed before its first such step
-  has no tag and is left alone: nothing says which process it was.
+  every STARTED run of this host whose tagged process is gone (``reap_dead_runs``, by the
+  process that tags a run, once per run). A run killed before its first such step has no tag
+  and is left alone: nothing says which process it was.
 
 The watchdog kills rather than interrupts: a worker whose parent is gone has nobody to
 report its events to, and the store's atomic commit keeps the partition's previous file
-(the killed write's temporary file is removed once stale).
+(the next write of the stream removes the killed write's temporary file).
 """
 
 import contextlib
 import ctypes
+import functools
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -51,9 +52,10 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 LIVE_STATUSES = (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING)
 
 _guarded: set[str] = set()  # run ids this process has tagged and reaped for
-_watching: list[int] = []  # the parent pid this step worker's watchdog follows, once armed
+_watch_armed = threading.Event()  # set once this step worker's watchdog runs
 
 
+@functools.cache
 def this_host() -> str:
     """This machine, since its last boot (after a reboot every recorded pid is stale)."""
     boot = ""
@@ -110,9 +112,9 @@ def _die_with(parent: multiprocessing.process.BaseProcess) -> None:
 def arm_watchdog() -> None:
     """Make this step worker die with its parent, once per process."""
     parent = multiprocessing.parent_process()
-    if parent is None or _watching:
+    if parent is None or _watch_armed.is_set():
         return
-    _watching.append(parent.pid or 0)
+    _watch_armed.set()
     if sys.platform.startswith("linux") and parent.pid == os.getppid():
         # Only when the parent forked this process itself (not a forkserver's child).
         libc = ctypes.CDLL(None, use_errno=True)
@@ -151,8 +153,9 @@ def reap_dead_runs(
 
 
 def guard_step(context: dg.AssetExecutionContext) -> None:
-    """At the start of a step's Outreach work: arm the watchdog in a step worker, tag the
-    run with its process and reap the runs dead processes left (once per run and process)."""
+    """At the start of a step's Outreach work: arm the watchdog in a step worker; at the
+    run's first such step, tag the run with its process and reap the runs dead processes
+    left."""
     worker = in_step_worker(context)
     if worker:
         arm_watchdog()
@@ -162,6 +165,6 @@ def guard_step(context: dg.AssetExecutionContext) -> None:
     parent = multiprocessing.parent_process() if worker else None
     pid = parent.pid if parent is not None and parent.pid else os.getpid()
     tags = {RUN_HOST_TAG: this_host(), RUN_PROCESS_TAG: f"{pid}:{process_start(pid)}"}
-    if any(context.run.tags.get(k) != v for k, v in tags.items()):
+    if any(context.run.tags.get(k) != v for k, v in tags.items()):  # the run's first step
         context.instance.add_run_tags(context.run.run_id, tags)
-    reap_dead_runs(context.instance, f"run {context.run.run_id}", context.log.warning)
+        reap_dead_runs(context.instance, f"run {context.run.run_id}", context.log.warning)

@@ -54,19 +54,19 @@ class PageSizer:
         self.growing = False
         return True
 
-    def page_served(self, *, more: bool) -> bool:
-        """Count a page served at the current size; whether the size was doubled for the next
-        one (never after the last page, ``more`` being false: there is no next one)."""
+    def page_served(self, *, more: bool) -> None:
+        """Count a page served at the current size, and double the size for the next page
+        once enough pages in a row held (never after the last page, ``more`` being false:
+        there is no next one)."""
         self.run += 1
         self.gateway_failures = 0
         if self.growing and self.run >= GROW_AFTER_PAGES:
             self.growing, self.strikes = False, 0  # the grown size held for a whole run
         size = self.scan.page_size
         if not more or size >= self.ceiling or self.run < GROW_AFTER_PAGES << self.strikes:
-            return False
+            return
         self._change(min(self.ceiling, size * 2), f"{self.run} pages in a row at {size}", grow=True)
         self.growing = True
-        return True
 
     def _change(self, size: int, why: str, *, grow: bool) -> None:
         """Set the size from the next request on, saying so: a smaller one as a warning."""

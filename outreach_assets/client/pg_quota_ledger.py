@@ -2,10 +2,11 @@
 
 Processes on several machines that share a database token store spend one Outreach user's
 quota, so they pool their rate-limit view in the same database: one row per ledger key in
-``outreach_assets_quota``, read and rewritten under a row lock (``SELECT ... FOR UPDATE``,
-https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE) in a short
-transaction, twice per API request. Unlike the token store's advisory lock, nothing slow
-happens while this lock is held, so a plain row lock in one transaction is the simple fit.
+``outreach_assets_quota``, read and rewritten under its row lock in a short transaction,
+twice per API request: one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` makes the row if
+missing, locks it and reads it, then one ``UPDATE`` writes it. Unlike the token store's
+advisory lock, nothing slow happens while this lock is held, so a plain row lock in one
+transaction is the simple fit.
 
 One connection per ledger, opened on first use and opened again after an error; the
 limiter using the ledger serializes its threads, so the connection is never shared.
@@ -15,15 +16,8 @@ import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any, Final
-from urllib.parse import urlsplit
 
-from outreach_assets.client.pg_token_store import (
-    CONNECT_TIMEOUT_S,
-    MASK,
-    load_driver,
-    mask_url,
-    url_passwords,
-)
+from outreach_assets.client.pg_token_store import connect, driver_reason, load_driver, mask_url
 from outreach_assets.config import env
 from outreach_assets.errors import ConfigError
 
@@ -35,7 +29,12 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     state text NOT NULL DEFAULT '{{}}',
     updated_at timestamptz NOT NULL DEFAULT now()
 )"""
-_SELECT_FOR_UPDATE: Final = f"SELECT state FROM {TABLE} WHERE ledger_key = %s FOR UPDATE"
+# One round trip: insert the row if missing, else take its row lock (the no-op update), and
+# return its state either way (https://www.postgresql.org/docs/current/sql-insert.html).
+_LOCK_ROW: Final = (
+    f"INSERT INTO {TABLE} (ledger_key) VALUES (%s) ON CONFLICT (ledger_key) "
+    "DO UPDATE SET ledger_key = EXCLUDED.ledger_key RETURNING state"
+)
 # Concurrent CREATE TABLE IF NOT EXISTS can collide in the catalog; creators queue here.
 _CREATE_LOCK_KEY: Final = 0x6F75747265616368  # "outreach"
 
@@ -47,9 +46,8 @@ class PostgresQuotaLedger:
         self._url = url.strip()
         self._key = key
         self._conn: Any = None
+        # Built from a PostgresTokenStore on the same URL, which refused to exist without it.
         self._pg = load_driver()
-        if self._pg is None:  # the token store on the same URL said so first
-            raise ConfigError("the PostgreSQL quota ledger needs psycopg2 (the scale extra)")
 
     @property
     def location(self) -> str:
@@ -60,11 +58,7 @@ class PostgresQuotaLedger:
         conn = self._connection()
         try:
             with conn.cursor() as cur:
-                cur.execute(
-                    f"INSERT INTO {TABLE} (ledger_key) VALUES (%s) ON CONFLICT DO NOTHING",
-                    (self._key,),
-                )
-                cur.execute(_SELECT_FOR_UPDATE, (self._key,))
+                cur.execute(_LOCK_ROW, (self._key,))  # the row, made if missing, locked
                 row = cur.fetchone()
                 state = _parse(row[0] if row else "{}")
                 yield state
@@ -87,11 +81,9 @@ class PostgresQuotaLedger:
     def _connection(self) -> Any:
         if self._conn is not None and not self._conn.closed:
             return self._conn
-        extra: dict[str, Any] = {"application_name": "outreach_assets quota ledger"}
-        if "connect_timeout" not in urlsplit(self._url).query:
-            extra["connect_timeout"] = CONNECT_TIMEOUT_S
+        conn = None
         try:
-            conn = self._pg.connect(self._url, **extra)
+            conn = connect(self._pg, self._url, "outreach_assets quota ledger")
             with conn.cursor() as cur:
                 cur.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
                 cur.execute("SELECT to_regclass(%s) IS NOT NULL", (TABLE,))
@@ -101,6 +93,8 @@ class PostgresQuotaLedger:
                     cur.execute(CREATE_TABLE)
             conn.commit()
         except self._pg.Error as exc:
+            if conn is not None:
+                conn.close()
             raise self._error(exc) from None
         self._conn = conn
         return conn
@@ -112,13 +106,11 @@ class PostgresQuotaLedger:
                 conn.close()
 
     def _error(self, exc: Exception) -> ConfigError:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        for secret in url_passwords(self._url):
-            reason = reason.replace(secret, MASK)
         return ConfigError(
-            f"cannot use the Outreach quota ledger in {self.location} ({reason}); it lives "
-            f"beside the token store {env('token_store_path')}: grant the role SELECT, INSERT "
-            f"and UPDATE on {TABLE} (and CREATE on the schema for its first use)"
+            f"cannot use the Outreach quota ledger in {self.location} "
+            f"({driver_reason(exc, self._url)}); it lives beside the token store "
+            f"{env('token_store_path')}: grant the role SELECT, INSERT and UPDATE on {TABLE} "
+            "(and CREATE on the schema for its first use)"
         )
 
 

@@ -164,6 +164,23 @@ def load_driver() -> Any:
     return psycopg2
 
 
+def connect(pg: Any, url: str, application_name: str) -> Any:
+    """A connection to ``url`` named for ``pg_stat_activity``, with a connect timeout unless
+    the URL sets one."""
+    extra: dict[str, Any] = {"application_name": application_name}
+    if "connect_timeout" not in urlsplit(url).query:
+        extra["connect_timeout"] = CONNECT_TIMEOUT_S
+    return pg.connect(url, **extra)
+
+
+def driver_reason(exc: BaseException, url: str) -> str:
+    """A driver error's text on one line, with every spelling of the URL's passwords masked."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    for secret in url_passwords(url):
+        reason = reason.replace(secret, MASK)
+    return reason
+
+
 class PostgresTokenStore:
     """A :class:`~outreach_assets.client.token_store.TokenStore` in one PostgreSQL row.
 
@@ -326,11 +343,8 @@ class PostgresTokenStore:
     def _connect(self, action: str) -> Any:
         """An autocommit connection (each statement commits on its own, so nothing stays
         open across the HTTP call), with the table in place."""
-        extra: dict[str, Any] = {"application_name": "outreach_assets token store"}
-        if "connect_timeout" not in urlsplit(self._url).query:
-            extra["connect_timeout"] = CONNECT_TIMEOUT_S
         with self._errors(action, connecting=True):
-            conn = self._pg.connect(self._url, **extra)
+            conn = connect(self._pg, self._url, "outreach_assets token store")
         try:
             with self._errors(action):
                 conn.autocommit = True
@@ -370,9 +384,7 @@ class PostgresTokenStore:
         try:
             yield
         except self._pg.Error as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            for secret in url_passwords(self._url):
-                reason = reason.replace(secret, MASK)
+            reason = driver_reason(exc, self._url)
             var = env("token_store_path")
             if connecting:
                 todo = (

@@ -198,10 +198,6 @@ class QuotaLimiter:
         self._lock = threading.Lock()
         self._own_in_flight = 0
 
-    @property
-    def ledger_location(self) -> str:
-        return self._ledger.location
-
     def close(self) -> None:
         with self._lock:
             self._ledger.close()

@@ -266,23 +266,22 @@ def _convert_column(
         except (Rejected, *ARROW_ERRORS):
             pass
     check = CHECKS[f.type]
+    timestamps = f.type is FieldType.TIMESTAMP  # the fast cast refuses zone-less ones
     out: list[Any] = []
-    moved = 0
+    moved = zoneless = 0
     for i, value in enumerate(values):
         converted = None if value is None else check(value)
         if converted is BAD:
             put_extra(extra, i, f.name, value)
             moved += 1
             converted = None
+        elif timestamps and converted is not None and lacks_zone(value):
+            zoneless += 1
         out.append(converted)
     if moved:
         stats.moved_to_extra[f.name] = stats.moved_to_extra.get(f.name, 0) + moved
-    if f.type is FieldType.TIMESTAMP:  # the fast cast refuses these, so they all pass here
-        zoneless = sum(
-            1 for v, c in zip(values, out, strict=True) if c is not None and lacks_zone(v)
-        )
-        if zoneless:
-            stats.assumed_utc[f.name] = stats.assumed_utc.get(f.name, 0) + zoneless
+    if zoneless:
+        stats.assumed_utc[f.name] = stats.assumed_utc.get(f.name, 0) + zoneless
     return pa.array(out, type=ARROW_TYPES[f.type])
 
 

@@ -17,6 +17,7 @@ folder); and on S3 the folder's uploads older than that.
 """
 
 import contextlib
+import functools
 import os
 import re
 import secrets
@@ -112,9 +113,15 @@ class AtomicFiles:
         return os.path.join(tempfile.gettempdir(), STAGING_DIR_NAME), f".{stream}.{base}."
 
 
+@functools.cache
+def _host() -> str:
+    """This host's name as it goes into a temporary file's name."""
+    return _NOT_IN_NAMES.sub("-", socket.gethostname())
+
+
 def _owner() -> str:
-    """``<host>-<pid>`` of this process, as it goes into a temporary file's name."""
-    return f"{_NOT_IN_NAMES.sub('-', socket.gethostname())}-{os.getpid()}"
+    """``<host>-<pid>`` of this process (the pid changes in a forked child: not cached)."""
+    return f"{_host()}-{os.getpid()}"
 
 
 def _writer_is_gone(name: str) -> bool:
@@ -124,7 +131,7 @@ def _writer_is_gone(name: str) -> bool:
     if len(parts) < 3:
         return False
     host, _, pid = parts[1].rpartition("-")
-    if host != _NOT_IN_NAMES.sub("-", socket.gethostname()) or not pid.isdigit():
+    if host != _host() or not pid.isdigit():
         return False
     try:
         os.kill(int(pid), 0)

@@ -233,8 +233,8 @@ def test_a_custom_store_remembers_refusals_in_its_process(sandbox_factory, tmp_p
 def test_a_bare_401_without_an_error_code_is_not_remembered(sandbox_factory, tmp_path):
     """Without a code the refusal may be a proxy's: raised, but asked again next time."""
     sb = sandbox_factory(sizes={INCREMENTAL.name: 5})
-    fp = credentials_fingerprint("a", "b", "c")
-    assert WRONG_SECRET not in fp and len(fp) == 64
+    fp = credentials_fingerprint(sb.config.client_id, WRONG_SECRET, sb.config.refresh_token)
+    assert WRONG_SECRET not in fp and len(fp) == 64  # what a store keeps: no secret in it
     with pytest.raises(AuthError):
         OutreachClient(
             sandbox_settings(sb, tmp_path / "t.json", token_url=sb.api_base_url + "/prospects"),

@@ -25,9 +25,7 @@ from outreach_assets_tests.end_to_end.test_sync_job import (
     _project_env,
     _start_sandbox,
 )
-from outreach_assets_tests.support.s3 import S3Server, s3_base, s3_server
-
-__all__ = ["s3_base", "s3_server"]  # fixtures, registered by being imported here
+from outreach_assets_tests.support.s3 import S3Server
 
 STREAMS = [STREAMS_BY_NAME["calls"], STREAMS_BY_NAME["duties"]]  # incremental, snapshot
 

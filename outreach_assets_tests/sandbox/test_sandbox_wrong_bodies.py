@@ -43,5 +43,6 @@ def test_wrong_bodies_leave_the_seeded_faults_as_they_were(sandbox_factory):
 
     faults = {"seed": 7, "error_rate": {500: 0.3, 503: 0.2}}
     plain = statuses(sandbox_factory(**faults))
+    assert {500, 503} & set(plain), plain  # the seed does draw faults: the replay means it
     mixed = sandbox_factory(**faults, not_jsonapi_rate=0.5)
     assert statuses(mixed) == plain  # the same 5xx on the same requests
